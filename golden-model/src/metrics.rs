@@ -1,0 +1,1 @@
+//! Binary classification metrics (filled in by the data/eval work).

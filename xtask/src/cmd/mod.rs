@@ -1,0 +1,14 @@
+pub mod data;
+pub mod eval;
+pub mod bench;
+pub mod train;
+pub mod sim;
+pub mod bench_sim;
+pub mod verify;
+pub mod mutate;
+pub mod lint;
+pub mod synth;
+pub mod report;
+pub mod sweep;
+pub mod gate;
+pub mod test;
