@@ -275,13 +275,19 @@ impl FileModel {
         f
     }
 
-    /// SHA-256 of the compact serialization with the checksum field empty.
-    fn compute_checksum(&mut self) -> String {
-        let stored = std::mem::take(&mut self.checksum);
-        let bytes = serde_json::to_vec(self).expect("model serializes");
-        self.checksum = stored;
-        hex::encode(Sha256::digest(bytes))
+    fn compute_checksum(&self) -> String {
+        checksum_of(&serde_json::to_value(self).expect("model serializes"))
     }
+}
+
+/// SHA-256 (hex) of a model document in canonical form: compact JSON, keys sorted, `checksum` set to
+/// the empty string. Independent of key order and whitespace, so any JSON tool can recompute it.
+pub fn checksum_of(doc: &serde_json::Value) -> String {
+    let mut doc = doc.clone();
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert("checksum".into(), serde_json::Value::String(String::new()));
+    }
+    hex::encode(Sha256::digest(serde_json::to_vec(&doc).expect("JSON value serializes")))
 }
 
 impl Model {
@@ -290,7 +296,7 @@ impl Model {
     }
 
     pub fn from_json(text: &str) -> Result<Model> {
-        let mut f: FileModel = serde_json::from_str(text).map_err(|e| ModelError::Syntax(e.to_string()))?;
+        let f: FileModel = serde_json::from_str(text).map_err(|e| ModelError::Syntax(e.to_string()))?;
         if f.format != FORMAT || f.version != VERSION {
             return Err(ModelError::Format { found: f.format, version: f.version });
         }

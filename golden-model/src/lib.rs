@@ -10,6 +10,8 @@ pub mod metrics;
 pub mod model;
 pub mod ops;
 pub mod value;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::ModelError;
 pub use model::{Inference, Layer, Model, Op, Provenance, argmax};
