@@ -1,1 +1,3 @@
-//! Work in progress.
+//! The harness: RTL generation from model files, and (growing) reports, sweeps and the CI gate.
+
+pub mod rtlgen;

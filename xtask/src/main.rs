@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: the project's command line. Each command lives in `cmd/<name>.rs`.
 
 mod cmd;
+mod tools;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -1,6 +1,73 @@
-#[derive(clap::Args)]
-pub struct Args {}
+//! `cargo xtask test`: the whole test suite, after making sure Verilator and Yosys are installed.
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`cargo xtask test` is not implemented yet")
+use crate::tools;
+use anyhow::{Result, bail};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Extra arguments for `cargo test` (after `--` they go to the test binaries)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub cargo_args: Vec<String>,
+}
+
+#[derive(Default)]
+struct Totals {
+    binaries: u32,
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+impl Totals {
+    /// Reads a libtest summary line: `test result: ok. 7 passed; 0 failed; 1 ignored; ...`.
+    fn add(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else { return };
+        self.binaries += 1;
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(what), Some(n)) = (words.next(), words.next()) else { continue };
+            let n: u64 = n.parse().unwrap_or(0);
+            match what {
+                "passed" => self.passed += n,
+                "failed" => self.failed += n,
+                "ignored" => self.ignored += n,
+                _ => {}
+            }
+        }
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let sh = xshell::Shell::new()?;
+    sh.change_dir(crate::project_root());
+    tools::ensure(&sh, &[tools::VERILATOR, tools::YOSYS])?;
+    // Release: the RTL property tests and golden-model runs are compute-bound, and the release
+    // artifacts are shared with `cargo xtask`.
+    let mut child = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(crate::project_root())
+        .args(["test", "--workspace", "--release", "--color", "never"])
+        .args(&args.cargo_args)
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut totals = Totals::default();
+    for line in BufReader::new(child.stdout.take().expect("piped")).lines() {
+        let line = line?;
+        println!("{line}");
+        totals.add(&line);
+    }
+    let status = child.wait()?;
+    println!(
+        "\ntest summary: {} passed, {} failed, {} ignored in {} test binaries ({})",
+        totals.passed,
+        totals.failed,
+        totals.ignored,
+        totals.binaries,
+        if status.success() { "ok" } else { "FAILED" }
+    );
+    if !status.success() {
+        bail!("cargo test failed ({status})");
+    }
+    Ok(())
 }

@@ -1,0 +1,322 @@
+//! From a model and a folding to the chain of hardware stages: quantizer, width converters, sliding
+//! windows, matrix-vector-threshold units, max-pools, FIFOs and the label unit, with their parameters,
+//! stream widths, beats per image and memory images.
+
+use super::folding::{Folding, LayerFold};
+use super::mem;
+use golden_model::ops::OutputStage;
+use golden_model::{Model, Op};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Param {
+    Int(i64),
+    Str(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    InputQuant,
+    WidthConverter,
+    SlidingWindow,
+    Mvtu,
+    MaxPool,
+    Fifo,
+    LabelSelect,
+}
+
+impl Kind {
+    pub fn module(self) -> &'static str {
+        match self {
+            Kind::InputQuant => "input_quant",
+            Kind::WidthConverter => "stream_width_converter",
+            Kind::SlidingWindow => "sliding_window",
+            Kind::Mvtu => "mvtu",
+            Kind::MaxPool => "maxpool",
+            Kind::Fifo => "stream_fifo",
+            Kind::LabelSelect => "label_select",
+        }
+    }
+}
+
+/// One RTL instance in the chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stage {
+    /// Instance name; its output stream is `<name>_tdata/_tvalid/_tready`.
+    pub name: String,
+    pub kind: Kind,
+    /// Index of the model layer this stage belongs to.
+    pub layer: usize,
+    pub params: BTreeMap<String, Param>,
+    pub in_width: usize,
+    pub out_width: usize,
+    /// Beats per image in and out.
+    pub in_beats: u64,
+    pub out_beats: u64,
+    /// Estimated cycles per image at full throughput.
+    pub cycles: u64,
+    /// Memory images this stage reads: (parameter, file name relative to the memory directory).
+    pub mem_files: Vec<(String, String)>,
+}
+
+impl Stage {
+    pub fn int(&self, key: &str) -> i64 {
+        match self.params.get(key) {
+            Some(Param::Int(v)) => *v,
+            _ => panic!("stage {} has no integer parameter {key}", self.name),
+        }
+    }
+}
+
+pub struct Plan {
+    pub stages: Vec<Stage>,
+    /// File name -> contents of every memory image.
+    pub memories: BTreeMap<String, String>,
+    pub in_width: usize,
+    pub out_width: usize,
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+struct Builder<'a> {
+    stages: Vec<Stage>,
+    memories: BTreeMap<String, String>,
+    folding: &'a Folding,
+    /// Fold (elements per beat) and element bits of the stream the last stage produces.
+    fold: usize,
+    ebits: usize,
+    /// Elements of one image on that stream.
+    elems: u64,
+}
+
+impl Builder<'_> {
+    fn push(&mut self, mut s: Stage) {
+        s.cycles = s.cycles.max(s.in_beats).max(s.out_beats);
+        self.stages.push(s);
+    }
+
+    fn stage(&self, name: String, kind: Kind, layer: usize, params: Vec<(&str, Param)>) -> Stage {
+        Stage {
+            name,
+            kind,
+            layer,
+            params: params.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            in_width: self.fold * self.ebits,
+            out_width: 0,
+            in_beats: self.elems / self.fold as u64,
+            out_beats: 0,
+            cycles: 0,
+            mem_files: vec![],
+        }
+    }
+
+    /// Re-beat the current stream to `fold` elements (through the gcd when neither divides the other).
+    fn convert_to(&mut self, fold: usize, layer: usize, prefix: &str) {
+        if self.fold == fold {
+            return;
+        }
+        let mid = gcd(self.fold, fold);
+        let steps: Vec<usize> = if mid == self.fold || mid == fold { vec![fold] } else { vec![mid, fold] };
+        for (i, to) in steps.into_iter().enumerate() {
+            let mut s = self.stage(
+                format!("{prefix}_dwc{i}"),
+                Kind::WidthConverter,
+                layer,
+                vec![
+                    ("IN_ELEMS", Param::Int(self.fold as i64)),
+                    ("OUT_ELEMS", Param::Int(to as i64)),
+                    ("EBITS", Param::Int(self.ebits as i64)),
+                ],
+            );
+            s.out_width = to * self.ebits;
+            s.out_beats = self.elems / to as u64;
+            self.fold = to;
+            self.push(s);
+        }
+    }
+
+    fn fifo(&mut self, layer: usize, prefix: &str) {
+        let width = self.fold * self.ebits;
+        let mut s = self.stage(
+            format!("{prefix}_fifo"),
+            Kind::Fifo,
+            layer,
+            vec![("WIDTH", Param::Int(width as i64)), ("DEPTH", Param::Int(self.folding.fifo_depth as i64))],
+        );
+        s.out_width = width;
+        s.out_beats = s.in_beats;
+        self.push(s);
+    }
+}
+
+/// `mem_dir` is where the memory images will live; stage parameters name them by absolute path.
+pub fn plan(model: &Model, folding: &Folding, mem_dir: &std::path::Path) -> Result<Plan, String> {
+    folding.validate(model)?;
+    let path = |f: &str| Param::Str(mem_dir.join(f).display().to_string());
+    let input = model.input_shape();
+    let mut b = Builder {
+        stages: vec![],
+        memories: BTreeMap::new(),
+        folding,
+        fold: folding.in_pixels,
+        ebits: 8,
+        elems: input.len() as u64,
+    };
+    let n = model.layers().len();
+    for (i, layer) in model.layers().iter().enumerate() {
+        let name = format!("l{i}_{}", sanitize(&layer.name));
+        let in_shape = model.layer_input_shape(i);
+        match &layer.op {
+            Op::InputQuant(q) => {
+                let file = format!("{name}_thresholds.hex");
+                b.memories.insert(file.clone(), mem::input_thresholds_hex(q.thresholds()));
+                let obits = q.out_type().bits as usize;
+                let mut s = b.stage(
+                    name.clone(),
+                    Kind::InputQuant,
+                    i,
+                    vec![
+                        ("LANES", Param::Int(b.fold as i64)),
+                        ("CHANNELS", Param::Int(input.channels as i64)),
+                        ("OBITS", Param::Int(obits as i64)),
+                        ("THRESH_FILE", path(&file)),
+                    ],
+                );
+                s.mem_files.push(("THRESH_FILE".into(), file));
+                b.ebits = obits;
+                s.out_width = b.fold * obits;
+                s.out_beats = s.in_beats;
+                b.push(s);
+                b.fifo(i, &name);
+            }
+            Op::MaxPool => {
+                let c = in_shape.channels;
+                if c % b.fold != 0 {
+                    b.convert_to(gcd(b.fold, c), i, &name);
+                }
+                let mut s = b.stage(
+                    name.clone(),
+                    Kind::MaxPool,
+                    i,
+                    vec![
+                        ("IFM_H", Param::Int(in_shape.height as i64)),
+                        ("IFM_W", Param::Int(in_shape.width as i64)),
+                        ("CHANNELS", Param::Int(c as i64)),
+                        ("PE", Param::Int(b.fold as i64)),
+                        ("EBITS", Param::Int(b.ebits as i64)),
+                    ],
+                );
+                let out = model.output_shape(i);
+                b.elems = out.len() as u64;
+                s.out_width = s.in_width;
+                s.out_beats = b.elems / b.fold as u64;
+                b.push(s);
+                b.fifo(i, &name);
+            }
+            Op::Conv(_) | Op::Dense(_) => {
+                let (mv, conv) = match &layer.op {
+                    Op::Conv(c) => (c.matvec(), Some(c)),
+                    Op::Dense(d) => (d.matvec(), None),
+                    _ => unreachable!(),
+                };
+                let LayerFold { pe, simd } = folding.layers[i].expect("validated");
+                b.convert_to(simd, i, &name);
+                let vectors = model.output_shape(i).pixels() as u64;
+                if let Some(c) = conv {
+                    let k = c.kernel();
+                    let mut s = b.stage(
+                        format!("{name}_swg"),
+                        Kind::SlidingWindow,
+                        i,
+                        vec![
+                            ("K", Param::Int(k as i64)),
+                            ("IFM_H", Param::Int(in_shape.height as i64)),
+                            ("IFM_W", Param::Int(in_shape.width as i64)),
+                            ("CHANNELS", Param::Int(in_shape.channels as i64)),
+                            ("SIMD", Param::Int(simd as i64)),
+                            ("EBITS", Param::Int(b.ebits as i64)),
+                        ],
+                    );
+                    b.elems = vectors * mv.cols() as u64;
+                    s.out_width = s.in_width;
+                    s.out_beats = b.elems / simd as u64;
+                    b.push(s);
+                }
+                let acc = mem::acc_bits(mv);
+                let obits = mv.out_type().map_or(0, |t| t.bits as usize);
+                let wfile = format!("{name}_weights.hex");
+                b.memories.insert(wfile.clone(), mem::weights_hex(mv, pe, simd));
+                let weight_bits = (mv.rows() * mv.cols() * mv.weight_type().bits as usize) as i64;
+                let depth = (mv.rows() / pe) * (mv.cols() / simd);
+                let use_bram = weight_bits >= 8192 && depth >= 32;
+                let mut params = vec![
+                    ("MW", Param::Int(mv.cols() as i64)),
+                    ("MH", Param::Int(mv.rows() as i64)),
+                    ("PE", Param::Int(pe as i64)),
+                    ("SIMD", Param::Int(simd as i64)),
+                    ("WBITS", Param::Int(mv.weight_type().bits as i64)),
+                    ("ABITS", Param::Int(mv.in_type().bits as i64)),
+                    ("OBITS", Param::Int(obits as i64)),
+                    ("ACC_BITS", Param::Int(acc as i64)),
+                    ("USE_BRAM", Param::Int(use_bram as i64)),
+                    ("WEIGHT_FILE", path(&wfile)),
+                ];
+                let mut files = vec![("WEIGHT_FILE".to_string(), wfile)];
+                match mv.output() {
+                    OutputStage::Threshold(t) => {
+                        let f = format!("{name}_thresholds.hex");
+                        b.memories.insert(f.clone(), mem::thresholds_hex(mv, t, pe));
+                        params.push(("THRESH_FILE", path(&f)));
+                        files.push(("THRESH_FILE".into(), f));
+                    }
+                    OutputStage::Bias(bias) => {
+                        let f = format!("{name}_bias.hex");
+                        b.memories.insert(f.clone(), mem::bias_hex(mv, bias, pe));
+                        params.push(("BIAS_FILE", path(&f)));
+                        files.push(("BIAS_FILE".into(), f));
+                    }
+                }
+                let mut s = b.stage(format!("{name}_mvtu"), Kind::Mvtu, i, params);
+                s.mem_files = files;
+                s.cycles = (mv.rows() / pe) as u64 * (mv.cols() / simd) as u64 * vectors;
+                b.fold = pe;
+                b.ebits = if obits == 0 { acc } else { obits };
+                b.elems = vectors * mv.rows() as u64;
+                s.out_width = pe * b.ebits;
+                s.out_beats = b.elems / pe as u64;
+                b.push(s);
+                if i + 1 < n {
+                    b.fifo(i, &name);
+                } else {
+                    let classes = mv.rows();
+                    let mut s = b.stage(
+                        "label".into(),
+                        Kind::LabelSelect,
+                        i,
+                        vec![
+                            ("NUM_CLASSES", Param::Int(classes as i64)),
+                            ("PE", Param::Int(pe as i64)),
+                            ("ACC_BITS", Param::Int(acc as i64)),
+                        ],
+                    );
+                    s.out_width = 8 + 32 * classes;
+                    s.out_beats = 1;
+                    b.push(s);
+                }
+            }
+        }
+    }
+    let in_width = folding.in_pixels * 8;
+    let out_width = b.stages.last().map_or(0, |s| s.out_width);
+    Ok(Plan { stages: b.stages, memories: b.memories, in_width, out_width })
+}
+
+/// A layer name as part of a SystemVerilog identifier (the `l<index>_` prefix keeps them unique).
+pub fn sanitize(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect()
+}
