@@ -1,3 +1,6 @@
 //! The harness: RTL generation from model files, and (growing) reports, sweeps and the CI gate.
 
+pub mod accel;
+pub mod paths;
 pub mod rtlgen;
+pub mod synth;

@@ -24,6 +24,9 @@ enum Cmd {
     Bench(cmd::bench::Args),
     /// Quantization-aware training of a model at given bit widths
     Train(cmd::train::Args),
+    /// Generate a model's accelerator RTL (core, simulation wrapper, memory images) at a folding
+    #[command(alias = "gen")]
+    Generate(cmd::generate::Args),
     /// Run images through the RTL (Verilator) and compare with the golden model
     Sim(cmd::sim::Args),
     /// Simulation speed: Rust-driven vs plain C++ Verilator testbench
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Cmd::Eval(a) => cmd::eval::run(a),
         Cmd::Bench(a) => cmd::bench::run(a),
         Cmd::Train(a) => cmd::train::run(a),
+        Cmd::Generate(a) => cmd::generate::run(a),
         Cmd::Sim(a) => cmd::sim::run(a),
         Cmd::BenchSim(a) => cmd::bench_sim::run(a),
         Cmd::Verify(a) => cmd::verify::run(a),

@@ -56,8 +56,14 @@ pub fn core(plan: &Plan, header: &str) -> String {
             );
         }
         if st.kind == Kind::Fifo {
+            // Occupancy is read only by the simulation wrapper (hierarchical reference).
             let depth = st.int("DEPTH") as u64;
-            let _ = writeln!(s, "  logic [{}:0] {}_count;", clog2(depth + 1).max(1) - 1, st.name);
+            let _ = writeln!(
+                s,
+                "  /* verilator lint_off UNUSEDSIGNAL */\n  logic [{}:0] {}_count;\n  /* verilator lint_on UNUSEDSIGNAL */",
+                clog2(depth + 1).max(1) - 1,
+                st.name
+            );
         }
     }
     for (i, st) in plan.stages.iter().enumerate() {

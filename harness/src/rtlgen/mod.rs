@@ -71,8 +71,18 @@ pub fn rtl_sources() -> Vec<PathBuf> {
     v
 }
 
-/// Writes the accelerator for `model` at `folding` into `dir` (replaced atomically as a whole).
+/// Writes the accelerator for `model` at `folding` into `dir`, replacing what was there.
 pub fn generate(model: &Model, folding: &Folding, dir: &Path) -> anyhow::Result<Accelerator> {
+    write(model, folding, dir, true)
+}
+
+/// Like [`generate`], but when another thread or process creates `dir` first, uses theirs: for
+/// content-addressed directories that must never change under a running simulation.
+pub fn generate_once(model: &Model, folding: &Folding, dir: &Path) -> anyhow::Result<Accelerator> {
+    write(model, folding, dir, false)
+}
+
+fn write(model: &Model, folding: &Folding, dir: &Path, replace: bool) -> anyhow::Result<Accelerator> {
     let dir = std::path::absolute(dir)?;
     let mem_dir = dir.join("mem");
     let plan = plan::plan(model, folding, &mem_dir).map_err(|e| anyhow::anyhow!("folding: {e}"))?;
@@ -106,9 +116,14 @@ pub fn generate(model: &Model, folding: &Folding, dir: &Path) -> anyhow::Result<
     std::fs::write(tmp.path().join(format!("{CORE}.sv")), emit::core(&plan, &header))?;
     std::fs::write(tmp.path().join(format!("{SIM_TOP}.sv")), emit::sim_top(&plan, &probes))?;
     std::fs::write(tmp.path().join("manifest.json"), serde_json::to_string_pretty(&acc)?)?;
-    if dir.exists() {
+    if replace && dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }
-    std::fs::rename(tmp.keep(), &dir)?;
+    let tmp = tmp.keep();
+    if let Err(e) = std::fs::rename(&tmp, &dir) {
+        let _ = std::fs::remove_dir_all(&tmp);
+        // Lost a race to an identical generation: theirs is as good as ours.
+        return if !replace && dir.join("manifest.json").exists() { Accelerator::load(&dir) } else { Err(e.into()) };
+    }
     Ok(acc)
 }

@@ -11,4 +11,5 @@ pub mod synth;
 pub mod report;
 pub mod sweep;
 pub mod gate;
+pub mod generate;
 pub mod test;

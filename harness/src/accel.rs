@@ -1,0 +1,26 @@
+//! A model's accelerator, generated once per (model, folding) under `target/accel/`.
+
+use crate::paths;
+use crate::rtlgen::{self, Accelerator, Folding};
+use golden_model::Model;
+use sha2::{Digest, Sha256};
+
+/// Generates the accelerator unless an identical one is already there.
+pub fn prepare(model: &Model, folding: &Folding) -> anyhow::Result<Accelerator> {
+    let key = {
+        let mut h = Sha256::new();
+        h.update(model.content_hash());
+        h.update(serde_json::to_vec(folding)?);
+        // The generator's own source is part of what the directory holds.
+        h.update(include_str!("rtlgen/plan.rs"));
+        h.update(include_str!("rtlgen/emit.rs"));
+        h.update(include_str!("rtlgen/mem.rs"));
+        h.update(include_str!("rtlgen/estimate.rs"));
+        hex::encode(h.finalize())
+    };
+    let dir = paths::target_dir().join("accel").join(&key[..16]);
+    if let Ok(acc) = Accelerator::load(&dir) {
+        return Ok(acc);
+    }
+    rtlgen::generate_once(model, folding, &dir)
+}
