@@ -2,5 +2,6 @@
 
 pub mod accel;
 pub mod paths;
+pub mod report;
 pub mod rtlgen;
 pub mod synth;

@@ -1,0 +1,7 @@
+//! Reports of one model's accelerator: accuracy (golden and RTL), latency, resources, provenance.
+
+pub mod build;
+pub mod schema;
+
+pub use build::{BuildOptions, build};
+pub use schema::*;
