@@ -1,7 +1,10 @@
 //! The harness: RTL generation from model files, and (growing) reports, sweeps and the CI gate.
 
 pub mod accel;
+pub mod cosim;
+pub mod gate;
 pub mod paths;
 pub mod report;
 pub mod rtlgen;
+pub mod sweep;
 pub mod synth;

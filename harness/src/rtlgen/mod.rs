@@ -35,11 +35,31 @@ pub struct Accelerator {
     pub layers: Vec<LayerEstimate>,
     /// Estimated initiation interval: the slowest stage.
     pub ii_estimate: u64,
+    /// One top per model layer holding only that layer's stages, for per-layer timing and for
+    /// localising a mismatch.
+    pub layer_tops: Vec<LayerTop>,
     /// Directory holding `qnn_accel.sv`, `qnn_accel_sim.sv`, `mem/` and this manifest.
     pub dir: PathBuf,
 }
 
+/// A top with the stages of one model layer (`layers/<module>.sv`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LayerTop {
+    pub layer: usize,
+    pub name: String,
+    pub module: String,
+    pub in_width: usize,
+    pub out_width: usize,
+    pub in_ebits: usize,
+    pub out_ebits: usize,
+    pub in_beats: u64,
+    pub out_beats: u64,
+}
+
 impl Accelerator {
+    pub fn layer_file(&self, t: &LayerTop) -> PathBuf {
+        self.dir.join("layers").join(format!("{}.sv", t.module))
+    }
     pub fn core_file(&self) -> PathBuf {
         self.dir.join(format!("{CORE}.sv"))
     }
@@ -90,6 +110,23 @@ fn write(model: &Model, folding: &Folding, dir: &Path, replace: bool) -> anyhow:
     let names: Vec<String> = model.layers().iter().map(|l| l.name.clone()).collect();
     let layers = estimate::layers(&plan, &names);
     let hash = model.content_hash();
+    let layer_tops: Vec<LayerTop> = (0..model.layers().len())
+        .map(|i| {
+            let st: Vec<&Stage> = plan.stages.iter().filter(|s| s.layer == i).collect();
+            let (first, last) = (st[0], st[st.len() - 1]);
+            LayerTop {
+                layer: i,
+                name: model.layers()[i].name.clone(),
+                module: emit::layer_module(i),
+                in_width: first.in_width,
+                out_width: last.out_width,
+                in_ebits: first.in_ebits,
+                out_ebits: last.out_ebits,
+                in_beats: first.in_beats,
+                out_beats: last.out_beats,
+            }
+        })
+        .collect();
     let acc = Accelerator {
         model_name: model.name().to_string(),
         model_hash: hash.clone(),
@@ -103,6 +140,7 @@ fn write(model: &Model, folding: &Folding, dir: &Path, replace: bool) -> anyhow:
         stages: plan.stages.clone(),
         probes: probes.clone(),
         layers,
+        layer_tops: layer_tops.clone(),
         dir: dir.clone(),
     };
     let header = format!("Accelerator for model `{}` ({})", model.name(), &hash[..16]);
@@ -115,6 +153,12 @@ fn write(model: &Model, folding: &Folding, dir: &Path, replace: bool) -> anyhow:
     }
     std::fs::write(tmp.path().join(format!("{CORE}.sv")), emit::core(&plan, &header))?;
     std::fs::write(tmp.path().join(format!("{SIM_TOP}.sv")), emit::sim_top(&plan, &probes))?;
+    std::fs::create_dir_all(tmp.path().join("layers"))?;
+    for t in &layer_tops {
+        let stages: Vec<Stage> = plan.stages.iter().filter(|s| s.layer == t.layer).cloned().collect();
+        let text = emit::module(&t.module, &stages, t.in_width, t.out_width, &format!("{header}, layer {} alone", t.name));
+        std::fs::write(tmp.path().join("layers").join(format!("{}.sv", t.module)), text)?;
+    }
     std::fs::write(tmp.path().join("manifest.json"), serde_json::to_string_pretty(&acc)?)?;
     if replace && dir.exists() {
         std::fs::remove_dir_all(&dir)?;

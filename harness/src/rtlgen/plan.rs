@@ -53,6 +53,10 @@ pub struct Stage {
     pub params: BTreeMap<String, Param>,
     pub in_width: usize,
     pub out_width: usize,
+    /// Bits of one element on the input and output streams (`width = elements x ebits`); the
+    /// label unit's output beat counts as one element.
+    pub in_ebits: usize,
+    pub out_ebits: usize,
     /// Beats per image in and out.
     pub in_beats: u64,
     pub out_beats: u64,
@@ -97,6 +101,7 @@ struct Builder<'a> {
 impl Builder<'_> {
     fn push(&mut self, mut s: Stage) {
         s.cycles = s.cycles.max(s.in_beats).max(s.out_beats);
+        s.out_ebits = if s.kind == Kind::LabelSelect { s.out_width } else { self.ebits };
         self.stages.push(s);
     }
 
@@ -108,6 +113,8 @@ impl Builder<'_> {
             params: params.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
             in_width: self.fold * self.ebits,
             out_width: 0,
+            in_ebits: self.ebits,
+            out_ebits: 0,
             in_beats: self.elems / self.fold as u64,
             out_beats: 0,
             cycles: 0,
