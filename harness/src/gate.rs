@@ -78,7 +78,8 @@ impl Thresholds {
     }
 
     pub fn load(path: &Path) -> Result<Thresholds> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read thresholds file {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read thresholds file {}", path.display()))?;
         Thresholds::from_toml(&text).with_context(|| format!("bad thresholds file {}", path.display()))
     }
 }
@@ -86,9 +87,14 @@ impl Thresholds {
 /// Reads a `report.json`, checking its schema.
 pub fn read_report(path: &Path) -> Result<Report> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read report {}", path.display()))?;
-    let r: Report = serde_json::from_str(&text).with_context(|| format!("{} is not a valid report.json", path.display()))?;
+    let r: Report =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a valid report.json", path.display()))?;
     if r.schema != SCHEMA {
-        bail!("{} has schema `{}`, expected `{SCHEMA}`: regenerate it with `cargo xtask report`", path.display(), r.schema);
+        bail!(
+            "{} has schema `{}`, expected `{SCHEMA}`: regenerate it with `cargo xtask report`",
+            path.display(),
+            r.schema
+        );
     }
     Ok(r)
 }
@@ -155,9 +161,20 @@ fn short(h: &str) -> String {
     h[..h.len().min(16)].to_string()
 }
 
-/// Drop of a rate in percentage points, `None` when either side has no value.
-fn drop_check(name: &str, base: Option<f64>, fresh: Option<f64>, limit: f64) -> Check {
-    let show = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |x| format!("{:.2} %", 100.0 * x));
+/// How a rate is shown: accuracies as percentages, AUC as a fraction (both compared in points).
+#[derive(Clone, Copy)]
+enum Rate {
+    Percent,
+    Auc,
+}
+
+/// Drop of a rate in points (x 100); `None` on a side means the rate is undefined there.
+fn drop_check(name: &str, kind: Rate, base: Option<f64>, fresh: Option<f64>, limit: f64) -> Check {
+    let show = |v: Option<f64>| match (v, kind) {
+        (None, _) => "n/a".to_string(),
+        (Some(x), Rate::Percent) => format!("{:.2} %", 100.0 * x),
+        (Some(x), Rate::Auc) => format!("{x:.4}"),
+    };
     let mut c = Check {
         name: name.into(),
         baseline: show(base),
@@ -170,43 +187,56 @@ fn drop_check(name: &str, base: Option<f64>, fresh: Option<f64>, limit: f64) -> 
     match (base, fresh) {
         (Some(b), Some(f)) => {
             let drop = (b - f) * 100.0;
-            c.delta = format!("{:+.2} pt", -drop);
+            // `+ 0.0` turns a negative zero into "+0.00".
+            c.delta = format!("{:+.2} pt", -drop + 0.0);
             if drop > limit + EPS {
                 c.status = Status::Fail;
-                c.message = format!("{name} dropped by {drop:.2} points ({} -> {}), over the {limit:.2}-point limit", c.baseline, c.fresh);
+                c.message = format!(
+                    "{name} dropped by {drop:.2} points ({} -> {}), over the {limit:.2}-point limit",
+                    c.baseline, c.fresh
+                );
             }
         }
         (Some(_), None) => {
             c.status = Status::Fail;
-            c.message = format!("{name} is undefined in the fresh report (a class is missing from its images), the baseline has {}", c.baseline);
+            c.message = format!(
+                "{name} is undefined in the fresh report (a class is missing from its images), the baseline has {}",
+                c.baseline
+            );
         }
         (None, _) => {}
     }
     c
 }
 
+/// `1215.0` -> `1,215`, `7.5` -> `7.5`.
+fn amount(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        let g = group(v.abs() as u64);
+        if v < 0.0 { format!("-{g}") } else { g }
+    } else {
+        format!("{v:.1}")
+    }
+}
+
 /// Increase of a cost in percent of the baseline.
 fn increase_check(name: &str, unit: &str, base: f64, fresh: f64, limit: f64) -> Check {
-    let show = |v: f64| if v.fract() == 0.0 { format!("{} {unit}", group(v as u64)) } else { format!("{v:.1} {unit}") };
-    let pct = if base == 0.0 {
-        if fresh == 0.0 { 0.0 } else { f64::INFINITY }
-    } else {
-        (fresh - base) / base * 100.0
-    };
-    let abs = fresh - base;
-    let abs_text = if abs.fract() == 0.0 { format!("{abs:+.0}") } else { format!("{abs:+.1}") };
+    let show = |v: f64| if unit.is_empty() { amount(v) } else { format!("{} {unit}", amount(v)) };
+    let pct = if base == 0.0 { if fresh == 0.0 { 0.0 } else { f64::INFINITY } } else { (fresh - base) / base * 100.0 };
+    let diff = fresh - base;
+    let abs = if diff < 0.0 { amount(diff) } else { format!("+{}", amount(diff)) };
     let mut c = Check {
         name: name.into(),
         baseline: show(base),
         fresh: show(fresh),
-        delta: if pct.is_finite() { format!("{abs_text} ({pct:+.2} %)") } else { format!("{abs_text} (baseline 0)") },
+        delta: if pct.is_finite() { format!("{abs} ({:+.2} %)", pct + 0.0) } else { format!("{abs} (baseline 0)") },
         limit: limit_text(limit, "%", "increase"),
         status: Status::Pass,
         message: String::new(),
     };
     if pct > limit + EPS {
         c.status = Status::Fail;
-        c.message = format!("{name} rose from {} to {} ({}), over the {limit:.2} % limit", c.baseline, c.fresh, c.delta);
+        c.message = format!("{name} rose from {} to {}: {}, over the {limit:.2} % limit", c.baseline, c.fresh, c.delta);
     }
     c
 }
@@ -273,24 +303,26 @@ pub fn compare(baseline: &Report, fresh: &Report, t: &Thresholds) -> GateOutcome
             )
         },
     });
-    let rate = |name: &str, f: fn(&BinaryMetrics) -> Option<f64>, limit: f64, checks: &mut Vec<Check>| {
-        checks.push(drop_check(&format!("{name} (golden)"), f(bg), f(fg), limit));
-        checks.push(drop_check(&format!("{name} (RTL)"), f(&br.metrics), f(&fr.metrics), limit));
+    let rate = |name: &str, kind: Rate, f: fn(&BinaryMetrics) -> Option<f64>, limit: f64, checks: &mut Vec<Check>| {
+        checks.push(drop_check(&format!("{name} (golden)"), kind, f(bg), f(fg), limit));
+        checks.push(drop_check(&format!("{name} (RTL)"), kind, f(&br.metrics), f(&fr.metrics), limit));
     };
-    rate("accuracy", |m| Some(m.accuracy), t.max_accuracy_drop_points, &mut checks);
-    rate("balanced accuracy", |m| m.balanced_accuracy, t.max_balanced_accuracy_drop_points, &mut checks);
-    rate("AUC", |m| m.auc, t.max_auc_drop_points, &mut checks);
+    rate("accuracy", Rate::Percent, |m| Some(m.accuracy), t.max_accuracy_drop_points, &mut checks);
+    rate("balanced accuracy", Rate::Percent, |m| m.balanced_accuracy, t.max_balanced_accuracy_drop_points, &mut checks);
+    rate("AUC", Rate::Auc, |m| m.auc, t.max_auc_drop_points, &mut checks);
     let (bl, fl) = (&baseline.latency, &fresh.latency);
-    checks.push(increase_check("latency", "cycles", bl.latency_cycles as f64, fl.latency_cycles as f64, t.max_latency_increase_pct));
+    checks.push(increase_check(
+        "latency",
+        "cycles",
+        bl.latency_cycles as f64,
+        fl.latency_cycles as f64,
+        t.max_latency_increase_pct,
+    ));
     checks.push(increase_check("II", "cycles", bl.ii_cycles as f64, fl.ii_cycles as f64, t.max_ii_increase_pct));
     let (bt, ft) = (&baseline.resources.total, &fresh.resources.total);
     checks.push(increase_check("LUT", "", bt.lut as f64, ft.lut as f64, t.max_lut_increase_pct));
     checks.push(increase_check("FF", "", bt.ff as f64, ft.ff as f64, t.max_ff_increase_pct));
     checks.push(increase_check("BRAM (RAMB36 eq.)", "", bram36_equiv(bt), bram36_equiv(ft), t.max_bram_increase_pct));
-    for c in &mut checks {
-        c.baseline = c.baseline.trim_end().to_string();
-        c.fresh = c.fresh.trim_end().to_string();
-    }
     GateOutcome { checks }
 }
 

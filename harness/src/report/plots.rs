@@ -105,13 +105,18 @@ pub fn grouped_bars(c: &BarChart) -> Result<String> {
             let right = (seg - seg * 0.1 - (j as f64 + 1.0) * bar + bar * 0.08).round().max(0.0) as u32;
             let bars = s.values.iter().enumerate().filter_map(|(i, v)| {
                 let v = (*v)?;
-                let mut r = Rectangle::new([(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), v.min(y_max))], color.filled());
+                let mut r = Rectangle::new(
+                    [(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), v.min(y_max))],
+                    color.filled(),
+                );
                 r.set_margin(0, 0, left, right);
                 Some(r)
             });
             let drawn = chart.draw_series(bars).map_err(plot_err)?;
             if c.series.len() > 1 {
-                drawn.label(s.name.clone()).legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+                drawn
+                    .label(s.name.clone())
+                    .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
             }
             let centre = (seg * 0.1 + (j as f64 + 0.46) * bar).round() as i32;
             let labels = s.values.iter().enumerate().filter_map(|(i, v)| {
@@ -131,9 +136,9 @@ pub fn grouped_bars(c: &BarChart) -> Result<String> {
             chart
                 .configure_series_labels()
                 .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 13))
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 13))
                 .draw()
                 .map_err(plot_err)?;
         }
@@ -167,7 +172,13 @@ pub fn layer_cycles(r: &Report) -> Result<String> {
 }
 
 /// Per-layer resource bars, measured (Yosys) vs estimated (analytical model).
-fn layer_resource(r: &Report, title: &str, unit: &str, measured: fn(&crate::synth::Counts) -> u64, estimated: fn(&crate::rtlgen::Resources) -> u64) -> Result<String> {
+fn layer_resource(
+    r: &Report,
+    title: &str,
+    unit: &str,
+    measured: fn(&crate::synth::Counts) -> u64,
+    estimated: fn(&crate::rtlgen::Resources) -> u64,
+) -> Result<String> {
     let names: Vec<String> = r.resources.layers.iter().map(|l| l.name.clone()).collect();
     let series = two_series(
         ("measured (Yosys)", r.resources.layers.iter().map(|l| Some(measured(&l.measured) as f64)).collect()),

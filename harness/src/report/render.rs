@@ -24,10 +24,17 @@ pub enum Block {
     Para(String),
     List(Vec<String>),
     /// `numeric[i]` right-aligns column `i`.
-    Table { head: Vec<String>, rows: Vec<Vec<String>>, numeric: Vec<bool> },
+    Table {
+        head: Vec<String>,
+        rows: Vec<Vec<String>>,
+        numeric: Vec<bool>,
+    },
     Code(String),
     /// Inline SVG; HTML only (Markdown viewers would not show it inline).
-    Figure { caption: String, svg: String },
+    Figure {
+        caption: String,
+        svg: String,
+    },
 }
 
 impl Doc {
@@ -77,8 +84,9 @@ impl Doc {
                     let cell = |t: &str| t.replace('|', "\\|");
                     s.push('\n');
                     let _ = writeln!(s, "| {} |", head.iter().map(|h| cell(h)).collect::<Vec<_>>().join(" | "));
-                    let rule: Vec<&str> =
-                        (0..head.len()).map(|i| if numeric.get(i).copied().unwrap_or(false) { "---:" } else { "---" }).collect();
+                    let rule: Vec<&str> = (0..head.len())
+                        .map(|i| if numeric.get(i).copied().unwrap_or(false) { "---:" } else { "---" })
+                        .collect();
                     let _ = writeln!(s, "|{}|", rule.join("|"));
                     for r in rows {
                         let _ = writeln!(s, "| {} |", r.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | "));
@@ -153,7 +161,12 @@ impl Doc {
                     let _ = writeln!(s, "<pre>{}</pre>", escape(t.trim_end()));
                 }
                 Block::Figure { caption, svg } => {
-                    let _ = writeln!(s, "<figure>\n{}\n<figcaption>{}</figcaption>\n</figure>", svg.trim(), inline(caption));
+                    let _ = writeln!(
+                        s,
+                        "<figure>\n{}\n<figcaption>{}</figcaption>\n</figure>",
+                        svg.trim(),
+                        inline(caption)
+                    );
                 }
             }
         }
@@ -235,7 +248,7 @@ pub fn group(n: u64) -> String {
     let d = n.to_string();
     let mut s = String::new();
     for (i, c) in d.chars().enumerate() {
-        if i > 0 && (d.len() - i) % 3 == 0 {
+        if i > 0 && (d.len() - i).is_multiple_of(3) {
             s.push(',');
         }
         s.push(c);
@@ -291,7 +304,11 @@ pub fn document(r: &Report) -> Result<Doc> {
     ));
 
     d.h(2, "Summary");
-    let verdict = if rtl.mismatches == 0 { "**0**".to_string() } else { format!("**{}** (RTL differs from the golden model)", rtl.mismatches) };
+    let verdict = if rtl.mismatches == 0 {
+        "**0**".to_string()
+    } else {
+        format!("**{}** (RTL differs from the golden model)", rtl.mismatches)
+    };
     d.table(
         &["", ""],
         &[false, false],
@@ -307,7 +324,12 @@ pub fn document(r: &Report) -> Result<Doc> {
             ],
             vec![
                 "Initiation interval".into(),
-                format!("{} cycles (estimated {}) = {} images/s", group(lat.ii_cycles), group(lat.ii_estimated), group_f(lat.fps)),
+                format!(
+                    "{} cycles (estimated {}) = {} images/s",
+                    group(lat.ii_cycles),
+                    group(lat.ii_estimated),
+                    group_f(lat.fps)
+                ),
             ],
             vec![
                 "Resources".into(),
@@ -348,7 +370,10 @@ pub fn document(r: &Report) -> Result<Doc> {
     );
     d.p("Positive class: PNEUMONIA. Confidence intervals are Wilson score intervals; AUC uses the score `logit[1] - logit[0]`.");
     if rtl.mismatches == 0 {
-        d.p(format!("RTL mismatches: **0**: on all {} simulated images the RTL's label and logits equal the golden model's.", rtl.metrics.n));
+        d.p(format!(
+            "RTL mismatches: **0**: on all {} simulated images the RTL's label and logits equal the golden model's.",
+            rtl.metrics.n
+        ));
     } else {
         d.p(format!(
             "RTL mismatches: **{}** images whose RTL label or logits differ from the golden model{}:",
@@ -367,12 +392,24 @@ pub fn document(r: &Report) -> Result<Doc> {
         &["", "cycles", "time / rate"],
         &[false, true, true],
         vec![
-            vec!["latency (first input beat to last output beat)".into(), group(lat.latency_cycles), format!("{:.2} µs", lat.latency_us)],
-            vec!["initiation interval, measured (steady state)".into(), group(lat.ii_cycles), format!("{} images/s", group_f(lat.fps))],
+            vec![
+                "latency (first input beat to last output beat)".into(),
+                group(lat.latency_cycles),
+                format!("{:.2} µs", lat.latency_us),
+            ],
+            vec![
+                "initiation interval, measured (steady state)".into(),
+                group(lat.ii_cycles),
+                format!("{} images/s", group_f(lat.fps)),
+            ],
             vec![
                 "initiation interval, estimated (slowest stage)".into(),
                 group(lat.ii_estimated),
-                if lat.ii_estimated > 0 { format!("{} images/s", group_f(lat.clock_mhz * 1e6 / lat.ii_estimated as f64)) } else { "–".into() },
+                if lat.ii_estimated > 0 {
+                    format!("{} images/s", group_f(lat.clock_mhz * 1e6 / lat.ii_estimated as f64))
+                } else {
+                    "–".into()
+                },
             ],
         ],
     );
@@ -383,7 +420,14 @@ pub fn document(r: &Report) -> Result<Doc> {
             &[false, true, true, true],
             lat.layers
                 .iter()
-                .map(|l| vec![l.name.clone(), group(l.cycles_measured), group(l.cycles_estimated), ratio(l.cycles_measured, l.cycles_estimated)])
+                .map(|l| {
+                    vec![
+                        l.name.clone(),
+                        group(l.cycles_measured),
+                        group(l.cycles_estimated),
+                        ratio(l.cycles_measured, l.cycles_estimated),
+                    ]
+                })
                 .collect(),
         );
     }
@@ -442,7 +486,10 @@ pub fn document(r: &Report) -> Result<Doc> {
     } else {
         (0..r.folding.layers.len()).map(|i| format!("layer {i}")).collect()
     };
-    d.p(format!("{} pixel(s) per input beat; FIFO depth {} between layers.", r.folding.in_pixels, r.folding.fifo_depth));
+    d.p(format!(
+        "{} pixel(s) per input beat; FIFO depth {} between layers.",
+        r.folding.in_pixels, r.folding.fifo_depth
+    ));
     d.table(
         &["layer", "PE", "SIMD"],
         &[false, true, true],
@@ -468,7 +515,11 @@ pub fn document(r: &Report) -> Result<Doc> {
     d.h(2, "Provenance");
     let p = &r.provenance;
     d.list(vec![
-        format!("git commit `{}`{}", p.git_commit, if p.git_dirty { " (working tree had uncommitted changes)" } else { "" }),
+        format!(
+            "git commit `{}`{}",
+            p.git_commit,
+            if p.git_dirty { " (working tree had uncommitted changes)" } else { "" }
+        ),
         format!("model file `{}`, SHA-256 `{}`", m.file, p.model_hash),
         format!("Verilator: {}", p.tools.verilator),
         format!("Yosys: {}", p.tools.yosys),

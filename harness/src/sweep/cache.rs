@@ -68,7 +68,8 @@ pub fn stamp(out: &Path, job: &Job, cfg: &TrainConfig, model: &Model) -> Result<
     let s = Stamp { config: cfg.clone(), model_hash: model.content_hash() };
     let mut text = serde_json::to_string_pretty(&s)?;
     text.push('\n');
-    golden_model::io::write_atomic(&f.stamp, text.as_bytes()).with_context(|| format!("cannot write {}", f.stamp.display()))
+    golden_model::io::write_atomic(&f.stamp, text.as_bytes())
+        .with_context(|| format!("cannot write {}", f.stamp.display()))
 }
 
 /// Train and validation data, loaded on first use: a sweep whose models are all cached never reads it.
@@ -104,7 +105,7 @@ pub fn ensure_model(
     if cached(out, job, cfg).is_some() {
         return Ok((f.model, true));
     }
-    progress(&format!("{}: training {} epochs (cached afterwards at {})", job.id(), cfg.epochs, f.model.display()));
+    progress(&format!("training {} epochs (cached afterwards at {})", cfg.epochs, f.model.display()));
     let data = data.get(progress)?;
     let opts = train::RunOptions {
         command: command.to_string(),

@@ -97,7 +97,8 @@ pub fn aggregate(plan: &Plan, results: &[JobSummary]) -> Result<Sweep> {
     {
         bail!("job `{}` was trained for {} epochs, the sweep asks for {e}; rerun it", r.id, r.epochs);
     }
-    let mixed: Vec<String> = jobs.iter().filter(|r| r.epochs != epochs).map(|r| format!("{} ({} epochs)", r.id, r.epochs)).collect();
+    let mixed: Vec<String> =
+        jobs.iter().filter(|r| r.epochs != epochs).map(|r| format!("{} ({} epochs)", r.id, r.epochs)).collect();
     if !mixed.is_empty() {
         bail!(
             "results were trained for different numbers of epochs: {} has {epochs}, but {}; rerun them with one --epochs",

@@ -36,7 +36,11 @@ impl fmt::Display for BitWidth {
 impl FromStr for BitWidth {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("`{s}` is not a bit width: write w<W>a<A> or w<W>a<A>i<I> with W, A, I in 1, 2, 4, 8 (e.g. w1a1, w4a4i8)");
+        let bad = || {
+            format!(
+                "`{s}` is not a bit width: write w<W>a<A> or w<W>a<A>i<I> with W, A, I in 1, 2, 4, 8 (e.g. w1a1, w4a4i8)"
+            )
+        };
         let t = s.trim().to_ascii_lowercase();
         let rest = t.strip_prefix('w').ok_or_else(bad)?;
         let (w, rest) = rest.split_once('a').ok_or_else(bad)?;

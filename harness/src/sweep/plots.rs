@@ -248,7 +248,14 @@ pub fn accuracy_vs_bits(s: &Sweep) -> Result<String> {
         .iter()
         .map(|g| {
             let x = f64::from(g.bits.total());
-            (x, 100.0 * g.accuracy.mean, 100.0 * g.accuracy.min, 100.0 * g.accuracy.max, color_of(s, &g.bits), g.bits.tag())
+            (
+                x,
+                100.0 * g.accuracy.mean,
+                100.0 * g.accuracy.min,
+                100.0 * g.accuracy.max,
+                color_of(s, &g.bits),
+                g.bits.tag(),
+            )
         })
         .collect();
     draw(&Scatter {

@@ -7,11 +7,19 @@ use anyhow::{Context, Result};
 use std::path::Path;
 
 fn stat_pct(s: &Stat) -> String {
-    if s.min == s.max { pct(s.mean) } else { format!("{} ({:.2} – {:.2})", pct(s.mean), 100.0 * s.min, 100.0 * s.max) }
+    if s.min == s.max {
+        pct(s.mean)
+    } else {
+        format!("{} ({:.2} – {:.2})", pct(s.mean), 100.0 * s.min, 100.0 * s.max)
+    }
 }
 
 fn stat_count(s: &Stat) -> String {
-    if s.min == s.max { group_f(s.mean) } else { format!("{} ({} – {})", group_f(s.mean), group_f(s.min), group_f(s.max)) }
+    if s.min == s.max {
+        group_f(s.mean)
+    } else {
+        format!("{} ({} – {})", group_f(s.mean), group_f(s.min), group_f(s.max))
+    }
 }
 
 fn stat_bram(s: &Stat) -> String {
@@ -33,17 +41,31 @@ pub fn document(s: &Sweep) -> Result<Doc> {
         s.jobs.len() + s.missing.len()
     ));
     if !s.missing.is_empty() {
-        d.p(format!("**Partial sweep**: no results for {}.", s.missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")));
+        d.p(format!(
+            "**Partial sweep**: no results for {}.",
+            s.missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+        ));
     }
-    d.p(
-        "Test accuracy is the golden model's on the whole test split; RTL accuracy is over the simulated images \
+    d.p("Test accuracy is the golden model's on the whole test split; RTL accuracy is over the simulated images \
          (`rtl images`), and mismatches count images where RTL and golden model differ. Resources are Yosys counts \
-         (analytical estimates when synthesis was skipped); BRAM in RAMB36 units.",
-    );
+         (analytical estimates when synthesis was skipped); BRAM in RAMB36 units.");
 
     d.h(2, "Per bit width (mean over seeds, min – max in parentheses)");
     d.table(
-        &["arch", "bits", "seeds", "test accuracy", "RTL accuracy", "mismatches", "LUT", "FF", "BRAM36", "latency (cycles)", "II (cycles)", "FPS"],
+        &[
+            "arch",
+            "bits",
+            "seeds",
+            "test accuracy",
+            "RTL accuracy",
+            "mismatches",
+            "LUT",
+            "FF",
+            "BRAM36",
+            "latency (cycles)",
+            "II (cycles)",
+            "FPS",
+        ],
         &[false, false, true, true, true, true, true, true, true, true, true, true],
         s.groups
             .iter()
@@ -81,7 +103,23 @@ pub fn document(s: &Sweep) -> Result<Doc> {
     d.h(2, "Jobs");
     let mark = |ids: &[String], id: &str| if ids.iter().any(|x| x == id) { "yes" } else { "" }.to_string();
     d.table(
-        &["job", "test accuracy", "balanced acc.", "AUC", "RTL accuracy", "rtl images", "mismatches", "LUT", "FF", "BRAM36", "latency", "II", "FPS", "front (LUT)", "front (bits)"],
+        &[
+            "job",
+            "test accuracy",
+            "balanced acc.",
+            "AUC",
+            "RTL accuracy",
+            "rtl images",
+            "mismatches",
+            "LUT",
+            "FF",
+            "BRAM36",
+            "latency",
+            "II",
+            "FPS",
+            "front (LUT)",
+            "front (bits)",
+        ],
         &[false, true, true, true, true, true, true, true, true, true, true, true, true, false, false],
         s.jobs
             .iter()

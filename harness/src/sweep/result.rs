@@ -81,12 +81,16 @@ impl JobResult {
     }
 
     pub fn read(path: &Path) -> Result<JobResult> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read job result {}", path.display()))?;
-        let r: JobResult = serde_json::from_str(&text).with_context(|| {
-            format!("{} is not a valid job result; delete it and rerun its shard", path.display())
-        })?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read job result {}", path.display()))?;
+        let r: JobResult = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a valid job result; delete it and rerun its shard", path.display()))?;
         if r.schema != JOB_SCHEMA {
-            bail!("{} has schema `{}`, expected `{JOB_SCHEMA}`; delete it and rerun its shard", path.display(), r.schema);
+            bail!(
+                "{} has schema `{}`, expected `{JOB_SCHEMA}`; delete it and rerun its shard",
+                path.display(),
+                r.schema
+            );
         }
         Ok(r)
     }

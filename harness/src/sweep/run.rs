@@ -29,7 +29,12 @@ pub struct ShardOutcome {
 }
 
 /// Runs the jobs of `shard` (every job when `None`) in plan order with [`report::build`].
-pub fn run(plan: &Plan, shard: Option<Shard>, opts: &RunOptions, progress: &mut dyn FnMut(&str)) -> Result<ShardOutcome> {
+pub fn run(
+    plan: &Plan,
+    shard: Option<Shard>,
+    opts: &RunOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<ShardOutcome> {
     run_with(plan, shard, opts, &mut report::build, progress)
 }
 
@@ -70,7 +75,7 @@ pub fn run_with(
     }
     if !failed.is_empty() {
         let list: Vec<String> = failed.iter().map(|(id, e)| format!("  {id}: {e}")).collect();
-        bail!("{} of {} jobs failed (the others' results are written):\n{}", failed.len(), mine.len(), list.join("\n"));
+        bail!("{} of {} jobs failed (results of the others are written):\n{}", failed.len(), mine.len(), list.join("\n"));
     }
     Ok(outcome)
 }

@@ -89,7 +89,8 @@ fn build_fresh(args: &Args, baseline: &Report, gate_dir: &Path) -> Result<(Repor
         None => {
             let p = out.join("baseline-folding.json");
             let text = serde_json::to_string_pretty(&baseline.folding)? + "\n";
-            golden_model::io::write_atomic(&p, text.as_bytes()).with_context(|| format!("cannot write {}", p.display()))?;
+            golden_model::io::write_atomic(&p, text.as_bytes())
+                .with_context(|| format!("cannot write {}", p.display()))?;
             p
         }
     };
@@ -115,8 +116,15 @@ fn write(path: &Path, text: &str) -> Result<()> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if args.report.is_some() && (args.measure.data.is_some() || args.measure.clock_mhz.is_some() || args.measure.skip_synth || args.measure.rtl_images.is_some()) {
-        bail!("--report uses an existing report; --data, --clock-mhz, --skip-synth and --rtl-images only apply when the gate builds one");
+    if args.report.is_some()
+        && (args.measure.data.is_some()
+            || args.measure.clock_mhz.is_some()
+            || args.measure.skip_synth
+            || args.measure.rtl_images.is_some())
+    {
+        bail!(
+            "--report uses an existing report; --data, --clock-mhz, --skip-synth and --rtl-images only apply when the gate builds one"
+        );
     }
     let thresholds = thresholds(&args)?;
     let gate_dir = harness::paths::target_dir().join("gate");
@@ -133,7 +141,8 @@ pub fn run(args: Args) -> Result<()> {
     };
     let outcome = gate::compare(&baseline, &fresh, &thresholds);
     let (bl, fl) = (baseline_path.display().to_string(), fresh_path.display().to_string());
-    let summary = gate::summary(&outcome, &Sides { baseline_label: &bl, baseline: &baseline, fresh_label: &fl, fresh: &fresh });
+    let summary =
+        gate::summary(&outcome, &Sides { baseline_label: &bl, baseline: &baseline, fresh_label: &fl, fresh: &fresh });
     let junit_path = args.junit.clone().unwrap_or_else(|| gate_dir.join("junit.xml"));
     let summary_path = args.summary.clone().unwrap_or_else(|| gate_dir.join("summary.md"));
     write(&junit_path, &gate::junit(&outcome))?;
