@@ -273,6 +273,12 @@ pub fn compare(baseline: &Report, fresh: &Report, t: &Thresholds) -> GateOutcome
                 .into()
         },
     });
+    checks.push(equal_check(
+        "synthesized",
+        baseline.resources.synthesized as u64,
+        fresh.resources.synthesized as u64,
+        "both reports must come from Yosys synthesis (1) or both skip it (0); drop --skip-synth",
+    ));
     let (bg, fg) = (&baseline.accuracy.golden, &fresh.accuracy.golden);
     let (br, fr) = (&baseline.accuracy.rtl, &fresh.accuracy.rtl);
     checks.push(equal_check("test images", bg.n, fg.n, "accuracy deltas over different test sets are meaningless"));

@@ -79,6 +79,9 @@ pub struct LayerLatency {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResourceReport {
+    /// False when synthesis was skipped: `total` and per-layer `measured` are then zero and only
+    /// the analytical estimates are filled in.
+    pub synthesized: bool,
     /// Exact Yosys version and command.
     pub tool: String,
     pub device: String,

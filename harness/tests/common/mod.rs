@@ -61,6 +61,7 @@ pub fn report() -> Report {
                 .collect(),
         },
         resources: ResourceReport {
+            synthesized: true,
             tool: "Yosys 0.23 (git sha1 7ce5011c24b); synth_xilinx -family xcup -abc9 -noiopad".into(),
             device: harness::synth::DEVICE.into(),
             utilization_pct: Utilization::of(&total),
