@@ -147,6 +147,18 @@ impl Builder<'_> {
         }
     }
 
+    /// A dense MVTU reads its input vector only during its first output fold, then computes for
+    /// the rest of the image: the FIFO in front of it must hold a whole vector, or the producer
+    /// stalls and the two layers serialise instead of overlapping.
+    fn hold_whole_vector(&mut self) {
+        let beats = self.elems.div_ceil(self.fold as u64) as i64;
+        if let Some(f) = self.stages.iter_mut().rev().find(|s| s.kind == Kind::Fifo) {
+            if f.int("DEPTH") < beats {
+                f.params.insert("DEPTH".into(), Param::Int(beats));
+            }
+        }
+    }
+
     fn fifo(&mut self, layer: usize, prefix: &str) {
         let width = self.fold * self.ebits;
         let mut s = self.stage(
@@ -232,6 +244,9 @@ pub fn plan(model: &Model, folding: &Folding, mem_dir: &std::path::Path) -> Resu
                     _ => unreachable!(),
                 };
                 let LayerFold { pe, simd } = folding.layers[i].expect("validated");
+                if conv.is_none() {
+                    b.hold_whole_vector();
+                }
                 b.convert_to(simd, i, &name);
                 let vectors = model.output_shape(i).pixels() as u64;
                 if let Some(c) = conv {
