@@ -3,6 +3,7 @@
 pub mod accel;
 pub mod cosim;
 pub mod gate;
+pub mod lint;
 pub mod paths;
 pub mod report;
 pub mod rtlgen;
