@@ -9,3 +9,4 @@ pub mod report;
 pub mod rtlgen;
 pub mod sweep;
 pub mod synth;
+pub mod verify;

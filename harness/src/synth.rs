@@ -117,9 +117,11 @@ pub fn yosys_version() -> Result<String> {
 fn script(acc: &Accelerator, sources: &[std::path::PathBuf]) -> String {
     let files: Vec<String> = sources.iter().map(|p| p.display().to_string()).collect();
     // -defer: Yosys 0.23 would otherwise open the $readmemh defaults while reading the library.
+    // `stat -json` without -top: Yosys 0.23 appends the plain-text hierarchy to the JSON with -top;
+    // totals are summed from the per-module counts instead.
     format!(
         "read_verilog -defer -sv {} {}\nhierarchy -top {top}\n{SYNTH_COMMAND}\n\
-         tee -q -o stat.json stat -json -top {top}\ntee -q -o top.il dump {top}\ntee -q -o sta.txt sta\n",
+         tee -q -o stat.json stat -json\ntee -q -o top.il dump {top}\ntee -q -o sta.txt sta\n",
         files.join(" "),
         acc.core_file().display(),
         top = crate::rtlgen::CORE,

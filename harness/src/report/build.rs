@@ -48,8 +48,6 @@ impl Default for BuildOptions {
 
 /// Images the per-layer timing runs stream back to back (the last interval is steady state).
 const LAYER_TIMING_IMAGES: usize = 3;
-/// Cycles without progress before a run is declared stuck.
-const WATCHDOG: u64 = 1_000_000;
 
 fn round(v: f64, digits: i32) -> f64 {
     let k = 10f64.powi(digits);
@@ -87,24 +85,9 @@ pub fn build(opts: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<Repo
     let verilator = lib.verilator().describe();
     let n_rtl = opts.rtl_images.unwrap_or(test.samples.len()).min(test.samples.len());
     progress(&format!("RTL simulation of {n_rtl} images ({verilator})"));
-    let mut sim = cosim::new_sim(&lib, &acc, opts.seed, None)?;
-    let images: Vec<&[u8]> = labelled[..n_rtl].iter().map(|(p, _)| *p).collect();
-    let rtl = cosim::run_images(&mut sim, &acc, &images, &sim::Stalls::none(), WATCHDOG)?;
-    sim.close()?;
-
-    let mut mismatched = vec![];
-    for (i, r) in rtl.iter().enumerate() {
-        let g = model.infer(images[i])?;
-        if r.label != g.label || r.logits != g.logits {
-            mismatched.push(test.samples[i].path.display().to_string());
-        }
-    }
-    let labels: Vec<u8> = test.samples[..n_rtl].iter().map(|s| s.label).collect();
-    let rtl_metrics = metrics::binary_metrics(
-        &labels,
-        &rtl.iter().map(|r| r.label as u8).collect::<Vec<_>>(),
-        &rtl.iter().map(|r| r.logits[1] as i64 - r.logits[0] as i64).collect::<Vec<_>>(),
-    )?;
+    let ev = crate::verify::evaluate_rtl(&acc, &lib, &model, &test.samples[..n_rtl], opts.seed)?;
+    let rtl = &ev.images;
+    let images: Vec<&[u8]> = test.samples[..n_rtl].iter().map(|s| s.pixels.as_slice()).collect();
 
     // Steady state: the median spacing of output beats over the second half of the run.
     let mut gaps: Vec<u64> = rtl.windows(2).skip(rtl.len() / 2).map(|w| w[1].output_cycle - w[0].output_cycle).collect();
@@ -174,9 +157,9 @@ pub fn build(opts: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<Repo
             split: "test".into(),
             golden: golden.metrics()?,
             rtl: RtlAccuracy {
-                metrics: rtl_metrics,
-                mismatches: mismatched.len() as u64,
-                mismatched_images: mismatched.into_iter().take(20).collect(),
+                metrics: ev.metrics.clone(),
+                mismatches: ev.mismatches.len() as u64,
+                mismatched_images: ev.mismatches.iter().take(20).map(|m| m.image.clone()).collect(),
             },
         },
         latency: Latency {

@@ -7,7 +7,6 @@ use anyhow::{Context, Result, bail};
 use golden_model::metrics;
 use harness::cosim;
 use std::path::PathBuf;
-use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -45,39 +44,24 @@ pub fn run(args: Args) -> Result<()> {
     let lib = cosim::library(&acc, cosim::BuildMode::VERIFY)?;
     let seed = args.seed.unwrap_or_else(random_seed);
     println!("verify `{}` on {} test images; {}; x-initial unique, seed {seed}", model.name(), test.samples.len(), lib.verilator().describe());
-    let started = Instant::now();
-    let mut sim = cosim::new_sim(&lib, &acc, seed, None)?;
-    let images: Vec<&[u8]> = test.samples.iter().map(|s| s.pixels.as_slice()).collect();
-    let rtl = cosim::run_images(&mut sim, &acc, &images, &sim::Stalls::none(), 1_000_000)?;
-    let cycles = sim.cycle();
-    let secs = started.elapsed().as_secs_f64();
-    let golden = metrics::predict(&model, &test.samples.iter().map(|s| (s.pixels.as_slice(), s.label)).collect::<Vec<_>>())?;
-    let mut mismatches = vec![];
-    for (s, r) in test.samples.iter().zip(&rtl) {
-        let g = model.infer(&s.pixels)?;
-        if g.label != r.label || g.logits != r.logits {
-            mismatches.push(format!("{}: rtl label {} logits {:?}, golden label {} logits {:?}", s.path.display(), r.label, r.logits, g.label, g.logits));
-        }
-    }
-    let labels: Vec<u8> = test.samples.iter().map(|s| s.label).collect();
-    let rtl_pred: Vec<u8> = rtl.iter().map(|r| r.label as u8).collect();
-    let rtl_scores: Vec<i64> = rtl.iter().map(|r| r.logits[1] as i64 - r.logits[0] as i64).collect();
-    let hw = metrics::binary_metrics(&labels, &rtl_pred, &rtl_scores)?;
-    let gm = golden.metrics()?;
-    println!("simulated {cycles} cycles in {secs:.1} s ({:.2} Mcycles/s)", cycles as f64 / secs / 1e6);
+    let ev = harness::verify::evaluate_rtl(&acc, &lib, &model, &test.samples, seed)?;
+    let labelled: Vec<(&[u8], u8)> = test.samples.iter().map(|s| (s.pixels.as_slice(), s.label)).collect();
+    let gm = metrics::predict(&model, &labelled)?.metrics()?;
+    let hw = &ev.metrics;
+    println!("simulated {} cycles in {:.1} s ({:.2} Mcycles/s)", ev.cycles, ev.seconds, ev.cycles as f64 / ev.seconds / 1e6);
     println!("hardware (RTL) metrics:\n{hw}");
     println!("golden accuracy {:.4}, RTL accuracy {:.4}", gm.accuracy, hw.accuracy);
     if let Some(p) = &args.json {
         let doc = serde_json::json!({ "model": model.name(), "model_hash": model.content_hash(), "seed": seed,
-            "mismatches": mismatches.len(), "rtl": hw, "golden": gm });
+            "mismatches": ev.mismatches.len(), "rtl": hw, "golden": gm });
         golden_model::io::write_atomic(p, serde_json::to_string_pretty(&doc)?.as_bytes())?;
     }
-    if !mismatches.is_empty() {
-        for m in mismatches.iter().take(20) {
+    if !ev.mismatches.is_empty() {
+        for m in ev.mismatches.iter().take(20) {
             println!("MISMATCH {m}");
         }
-        bail!("{} of {} images differ between RTL and golden model (seed {seed})", mismatches.len(), rtl.len());
+        bail!("{} of {} images differ between RTL and golden model (seed {seed})", ev.mismatches.len(), ev.images.len());
     }
-    println!("0 mismatches: every label and logit of {} images equals the golden model", rtl.len());
+    println!("0 mismatches: every label and logit of {} images equals the golden model", ev.images.len());
     Ok(())
 }
