@@ -173,3 +173,13 @@ fn save_then_load() {
     m.save(&p).unwrap();
     assert_eq!(Model::load(&p).unwrap(), m);
 }
+
+#[test]
+fn float_metrics_in_provenance_survive_the_checksum() {
+    let mut m = Model::from_json(&doc().to_string()).unwrap();
+    for (i, v) in [0.1 + 0.2, 1.0 / 3.0, 0.8413, 2.2250738585072014e-308, 123456.789e-3].iter().enumerate() {
+        m.provenance.metrics.insert(format!("m{i}"), json!(v));
+    }
+    let back = Model::from_json(&m.to_json()).expect("re-serialised floats keep the checksum");
+    assert_eq!(back, m);
+}

@@ -117,8 +117,6 @@ pub fn yosys_version() -> Result<String> {
 fn script(acc: &Accelerator, sources: &[std::path::PathBuf]) -> String {
     let files: Vec<String> = sources.iter().map(|p| p.display().to_string()).collect();
     // -defer: Yosys 0.23 would otherwise open the $readmemh defaults while reading the library.
-    // `stat -json` without -top: Yosys 0.23 appends the plain-text hierarchy to the JSON with -top;
-    // totals are summed from the per-module counts instead.
     format!(
         "read_verilog -defer -sv {} {}\nhierarchy -top {top}\n{SYNTH_COMMAND}\n\
          tee -q -o stat.json stat -json\ntee -q -o top.il dump {top}\ntee -q -o sta.txt sta\n",
@@ -174,8 +172,21 @@ pub fn synthesize(acc: &Accelerator, progress: &mut dyn FnMut(&str)) -> Result<S
     Ok(report)
 }
 
+/// Yosys 0.23 prints the plain-text design hierarchy into the middle of `stat -json` output when the
+/// design has a top module; those lines never start with a JSON token, so they are dropped.
+fn stat_json(text: &str) -> Result<serde_json::Value> {
+    let json: Vec<&str> = text
+        .lines()
+        .filter(|l| matches!(l.trim_start().chars().next(), None | Some('"' | '{' | '}' | '[' | ']')))
+        .collect();
+    Ok(serde_json::from_str(&json.join("\n"))?)
+}
+
 fn parse(acc: &Accelerator, work: &Path, version: String) -> Result<SynthReport> {
-    let stat: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(work.join("stat.json"))?)?;
+    let text = std::fs::read_to_string(work.join("stat.json"))?;
+    let stat = stat_json(&text).with_context(|| {
+        format!("Yosys wrote an unreadable stat.json in {}; see yosys.log there", work.display())
+    })?;
     let modules = stat["modules"].as_object().context("stat.json has no modules")?;
     // Cells of each module, submodules expanded recursively.
     fn expand(
@@ -244,4 +255,27 @@ fn parse(acc: &Accelerator, work: &Path, version: String) -> Result<SynthReport>
         layers,
         critical_path_estimate_ns: critical_ps.map(|ps| (ps / 1000.0 * 1000.0).round() / 1000.0),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stat_json;
+
+    #[test]
+    fn stat_json_skips_the_hierarchy_text_yosys_0_23_inserts() {
+        let text = r#"{
+   "creator": "Yosys 0.23",
+   "modules": {
+      "\\qnn_accel": { "num_cells_by_type": { "$paramod\\axis_skid\\WIDTH=8": 1, "BUFG": 1 } }
+   },
+       $paramod\axis_skid\WIDTH=32'00000000000000000000000000001000      1
+       qnn_accel      1
+      "design": { "num_cells": 2 }
+}
+"#;
+        let v = stat_json(text).unwrap();
+        assert_eq!(v["design"]["num_cells"], 2);
+        assert_eq!(v["modules"]["\\qnn_accel"]["num_cells_by_type"]["BUFG"], 1);
+        assert!(stat_json("{ \"modules\": ").is_err());
+    }
 }
