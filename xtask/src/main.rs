@@ -35,6 +35,8 @@ enum Cmd {
     Verify(cmd::verify::Args),
     /// Inject plausible RTL bugs one at a time and report which ones the checks detect
     Mutate(cmd::mutate::Args),
+    /// Re-run a failing RTL property case (case.json) with a waveform and print its mismatch report
+    Replay(cmd::replay::Args),
     /// Verilator lint of the RTL and of a generated top
     Lint(cmd::lint::Args),
     /// Yosys synthesis of a model's accelerator for the ZCU104 (XCZU7EV)
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Cmd::BenchSim(a) => cmd::bench_sim::run(a),
         Cmd::Verify(a) => cmd::verify::run(a),
         Cmd::Mutate(a) => cmd::mutate::run(a),
+        Cmd::Replay(a) => cmd::replay::run(a),
         Cmd::Lint(a) => cmd::lint::run(a),
         Cmd::Synth(a) => cmd::synth::run(a),
         Cmd::Report(a) => cmd::report::run(a),

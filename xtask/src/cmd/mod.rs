@@ -6,6 +6,7 @@ pub mod sim;
 pub mod bench_sim;
 pub mod verify;
 pub mod mutate;
+pub mod replay;
 pub mod lint;
 pub mod synth;
 pub mod report;
