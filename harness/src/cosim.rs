@@ -29,9 +29,14 @@ fn spec(top: &str, extra: Vec<std::path::PathBuf>, mode: BuildMode) -> BuildSpec
         .x_initial(if mode.x_unique { XInitial::Unique } else { XInitial::Fast })
 }
 
+/// What to verilate for the whole accelerator with its probe wrapper.
+pub fn library_spec(acc: &Accelerator, mode: BuildMode) -> BuildSpec {
+    spec(SIM_TOP, vec![acc.core_file(), acc.sim_top_file()], mode)
+}
+
 /// The whole accelerator with its probe wrapper.
 pub fn library(acc: &Accelerator, mode: BuildMode) -> Result<Library> {
-    let s = spec(SIM_TOP, vec![acc.core_file(), acc.sim_top_file()], mode);
+    let s = library_spec(acc, mode);
     sim::build(&s).with_context(|| format!("building the simulator of {}", acc.dir.display()))
 }
 

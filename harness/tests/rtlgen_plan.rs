@@ -7,7 +7,8 @@ use harness::rtlgen::{self, Folding, Kind, Limits, folding};
 use proptest::prelude::*;
 
 fn limits() -> impl Strategy<Value = Limits> {
-    (1usize..=8, 1usize..=8, 1usize..=4).prop_map(|(max_pe, max_simd, max_in_pixels)| Limits { max_pe, max_simd, max_in_pixels })
+    (1usize..=8, 1usize..=8, 1usize..=4, 1usize..=64)
+        .prop_map(|(max_pe, max_simd, max_in_pixels, max_lanes)| Limits { max_pe, max_simd, max_in_pixels, max_lanes })
 }
 
 proptest! {
@@ -55,7 +56,7 @@ proptest! {
             prop_assert!(folding::mv_cycles(s, *lf) <= target);
             // No cheaper legal folding meets the target.
             for pe in folding::divisors(s.rows).into_iter().filter(|&p| p <= limits.max_pe) {
-                for simd in folding::divisors(s.simd_divides).into_iter().filter(|&d| d <= limits.max_simd && s.cols % d == 0) {
+                for simd in folding::divisors(s.simd_divides).into_iter().filter(|&d| d <= limits.max_simd && s.cols % d == 0 && pe * d <= limits.max_lanes) {
                     let g = rtlgen::LayerFold { pe, simd };
                     if folding::mv_cycles(s, g) <= target {
                         prop_assert!(pe * simd >= lf.pe * lf.simd);

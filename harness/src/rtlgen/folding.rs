@@ -29,11 +29,20 @@ pub struct Limits {
     pub max_pe: usize,
     pub max_simd: usize,
     pub max_in_pixels: usize,
+    /// Largest PE x SIMD of one layer. The default keeps an 8-bit-input dense layer (an adder tree
+    /// per PE) to a size Yosys synthesizes in minutes: 2048 lanes of 8-bit x 1-bit did not finish
+    /// in 10 minutes, 512 lanes take about two.
+    #[serde(default = "default_max_lanes")]
+    pub max_lanes: usize,
+}
+
+fn default_max_lanes() -> usize {
+    512
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_pe: 64, max_simd: 64, max_in_pixels: 8 }
+        Limits { max_pe: 64, max_simd: 64, max_in_pixels: 8, max_lanes: default_max_lanes() }
     }
 }
 
@@ -92,7 +101,10 @@ fn input_pixel_options(model: &Model, limits: Limits) -> Vec<usize> {
 fn fold_options(s: MatShape, limits: Limits) -> Vec<LayerFold> {
     let mut v = vec![];
     for pe in divisors(s.rows).into_iter().filter(|&p| p <= limits.max_pe) {
-        for simd in divisors(s.simd_divides).into_iter().filter(|&d| d <= limits.max_simd && s.cols % d == 0) {
+        for simd in divisors(s.simd_divides)
+            .into_iter()
+            .filter(|&d| d <= limits.max_simd && s.cols % d == 0 && pe * d <= limits.max_lanes.max(1))
+        {
             v.push(LayerFold { pe, simd });
         }
     }
@@ -121,8 +133,8 @@ impl Folding {
         if target < floor {
             return Err(format!(
                 "target II {target} cycles is below the {floor} cycles the slowest layer needs at the folding limits \
-                 (PE <= {}, SIMD <= {}, {} input pixels per beat); raise the target or the limits",
-                limits.max_pe, limits.max_simd, limits.max_in_pixels
+                 (PE <= {}, SIMD <= {}, PE x SIMD <= {}, {} input pixels per beat); raise the target or the limits",
+                limits.max_pe, limits.max_simd, limits.max_lanes, limits.max_in_pixels
             ));
         }
         let in_pixels = input_pixel_options(model, limits)

@@ -19,9 +19,16 @@ pub struct Args {
     /// Timed runs of each side; the best of each is reported
     #[arg(long, default_value_t = 7)]
     pub repetitions: usize,
-    /// Built-in design: `xnor` (256-bit XNOR-popcount accumulate, 4 rows, fold 16). Ignored with --top
-    #[arg(long, default_value = "xnor")]
+    /// Built-in design: `model` (the accelerator generated from --model, fed test images) or `xnor`
+    /// (256-bit XNOR-popcount accumulate, 4 rows, fold 16). Ignored with --top
+    #[arg(long, default_value = "model")]
     pub design: String,
+    /// Model of `--design model` [default: models/default.qnn.json]
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Test images per block of `--design model`
+    #[arg(long, default_value_t = 8)]
+    pub images: usize,
     /// Benchmark another top instead (needs --source); its stimulus is random beats
     #[arg(long)]
     pub top: Option<String>,
@@ -118,6 +125,29 @@ fn xnor_design(work: &Path, rng: &mut SplitMix) -> Result<BenchDesign> {
         spec,
         block: random_beats(rng, VECTORS * FOLD, SIMD),
         outputs_per_block: Some(VECTORS),
+    })
+}
+
+/// The generated accelerator of a model (automatic folding, as `cargo xtask report` builds it), fed
+/// whole test images: a block is `images` images, one output beat each.
+fn model_design(args: &Args) -> Result<BenchDesign> {
+    ensure!(args.images >= 1, "--images must be at least 1");
+    let model = harness::paths::load_model(args.model.as_deref())?;
+    let folding = harness::rtlgen::Folding::auto(&model, None, harness::rtlgen::Limits::default())
+        .map_err(anyhow::Error::msg)?;
+    let acc = harness::accel::prepare(&model, &folding)?;
+    let root = dataset::default_root();
+    let test = dataset::Dataset::load(&root, dataset::Split::Test, model.input_shape().height)
+        .with_context(|| format!("loading the test split from {}", root.display()))?;
+    ensure!(!test.samples.is_empty(), "the test split in {} is empty", root.display());
+    let block: Vec<u32> = (0..args.images)
+        .flat_map(|i| harness::cosim::image_beats(&acc, &test.samples[i % test.samples.len()].pixels))
+        .collect();
+    Ok(BenchDesign {
+        label: format!("{} accelerator ({}, {} test images per block)", model.name(), acc.dir.display(), args.images),
+        spec: harness::cosim::library_spec(&acc, harness::cosim::BuildMode::FAST),
+        block,
+        outputs_per_block: Some(args.images),
     })
 }
 
@@ -229,8 +259,9 @@ pub fn run(args: Args) -> Result<()> {
     let mut rng = SplitMix(args.seed);
     let design = match &args.top {
         Some(top) => custom_design(&args, top, &builder, &mut rng)?,
+        None if args.design == "model" => model_design(&args)?,
         None if args.design == "xnor" => xnor_design(&work, &mut rng)?,
-        None => bail!("unknown --design `{}` (built-in: xnor; or give --top and --source)", args.design),
+        None => bail!("unknown --design `{}` (built-in: model, xnor; or give --top and --source)", args.design),
     };
 
     let t = Instant::now();

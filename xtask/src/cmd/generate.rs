@@ -33,6 +33,9 @@ pub struct AutoFolding {
     /// Largest SIMD (columns in parallel) per layer
     #[arg(long, default_value_t = Limits::default().max_simd)]
     pub max_simd: usize,
+    /// Largest PE x SIMD of one layer
+    #[arg(long, default_value_t = Limits::default().max_lanes)]
+    pub max_lanes: usize,
     /// Largest number of pixels per input beat
     #[arg(long, default_value_t = Limits::default().max_in_pixels)]
     pub max_in_pixels: usize,
@@ -46,7 +49,12 @@ impl AutoFolding {
             f.validate(model).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
             return Ok(f);
         }
-        let limits = Limits { max_pe: self.max_pe, max_simd: self.max_simd, max_in_pixels: self.max_in_pixels };
+        let limits = Limits {
+            max_pe: self.max_pe,
+            max_simd: self.max_simd,
+            max_in_pixels: self.max_in_pixels,
+            max_lanes: self.max_lanes,
+        };
         Folding::auto(model, self.target_ii, limits).map_err(anyhow::Error::msg)
     }
 }

@@ -77,10 +77,10 @@ impl Measure {
 
 /// The automatic folding's limits, checked.
 pub fn limits(a: &AutoFolding) -> Result<Limits> {
-    if a.max_pe == 0 || a.max_simd == 0 || a.max_in_pixels == 0 {
-        bail!("--max-pe, --max-simd and --max-in-pixels must be at least 1");
+    if a.max_pe == 0 || a.max_simd == 0 || a.max_in_pixels == 0 || a.max_lanes == 0 {
+        bail!("--max-pe, --max-simd, --max-lanes and --max-in-pixels must be at least 1");
     }
-    Ok(Limits { max_pe: a.max_pe, max_simd: a.max_simd, max_in_pixels: a.max_in_pixels })
+    Ok(Limits { max_pe: a.max_pe, max_simd: a.max_simd, max_in_pixels: a.max_in_pixels, max_lanes: a.max_lanes })
 }
 
 /// Progress lines on stderr, with the seconds since the start.
