@@ -161,7 +161,8 @@ pub fn mutants() -> Vec<Mutant> {
             "if (issue && first_fold) ibuf[sf_q] <= s_axis_tdata;",
             "if (issue) ibuf[sf_q] <= s_axis_tdata;",
             "input buffer overwritten during replay folds by whatever is on s_axis_tdata",
-            &["mvtu_w1a4_pe3", "mvtu_w4a4"],
+            // With NF = 2 the last fold reads each word before it is overwritten: needs NF >= 3.
+            &["mvtu_w1a1_pe1", "mvtu_w4a1_pe1", "mvtu_w2a2_pe1"],
         ),
         m(
             "mvtu_bias_subtracted",
@@ -170,6 +171,14 @@ pub fn mutants() -> Vec<Mutant> {
             "acc_s2_q[p*ACC_BITS +: ACC_BITS] - t_s2_q[p*ACC_BITS +: ACC_BITS];",
             "logit layer subtracts the bias",
             &["mvtu_w2a4", "mvtu_w4a8"],
+        ),
+        m(
+            "mvtu_s1_valid_not_reset",
+            "mvtu.sv",
+            "    if (!ap_rst_n) begin\n      s1_valid_q <= 1'b0;\n    end else if (advance) begin\n      s1_valid_q <= issue;",
+            "    if (advance) begin\n      s1_valid_q <= issue;",
+            "missing reset of the stage-1 valid flag",
+            &["mvtu_w1a1_pe1", "mvtu_w4a4"],
         ),
         // axis_skid.sv: the output register of nearly every module.
         m(
@@ -262,6 +271,14 @@ pub fn mutants() -> Vec<Mutant> {
             "missing reset of the rows-ahead counter",
             &["swg_k3_8x8", "swg_k1"],
         ),
+        m(
+            "swg_image_skip_short",
+            "sliding_window.sv",
+            "- (rd_img_done ? KBits'(K) : KBits'(rd_row_done));",
+            "- (rd_img_done ? KBits'(K - 1) : KBits'(rd_row_done));",
+            "after an image the reader releases one row too few (back-to-back images go wrong)",
+            &["swg_k3_8x8", "swg_k3_7x5"],
+        ),
         // maxpool.sv
         m(
             "pool_min_not_max",
@@ -329,6 +346,14 @@ pub fn mutants() -> Vec<Mutant> {
             "(s_axis_tdata[p*ACC_BITS +: ACC_BITS] > best)",
             "logit compare unsigned (negative logits win)",
             &["label_n4", "label_n10"],
+        ),
+        m(
+            "label_index_step",
+            "label_select.sv",
+            "base_q <= last ? '0 : base_q + 8'(PE);",
+            "base_q <= last ? '0 : base_q + 8'(1);",
+            "class index of a beat's lane 0 advances by 1 instead of PE (wrong label when PE > 1)",
+            &["label_n10"],
         ),
     ]
 }
@@ -493,8 +518,14 @@ pub fn run_mutant(mutant: &Mutant, opts: &MutateOptions) -> Result<MutantResult>
 
 /// Why a surviving mutant survived, where it has been analysed.
 pub fn survivor_reason(id: &str) -> Option<&'static str> {
-    let _ = id;
-    None
+    match id {
+        "mvtu_s1_valid_not_reset" => Some(
+            "equivalent mutant: during reset nf_q = 0 and s_axis_tvalid = 0, so `issue` is 0, and the skid \
+             buffer's reset makes `advance` 1 from the second reset cycle on; the flag is loaded with 0 \
+             during any reset of two or more cycles (the harness resets for 8)",
+        ),
+        _ => None,
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
