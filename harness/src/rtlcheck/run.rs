@@ -70,7 +70,10 @@ impl Failure {
                     .zip(&m.got)
                     .enumerate()
                     .filter(|(_, (e, g))| e != g)
-                    .map(|(i, (e, g))| format!("field {i} ({} bits): expected {e}, got {g}", m.fields[i]))
+                    .map(|(i, (e, g))| {
+                        let b = m.fields[i];
+                        format!("field {i} ({b} bits): expected {}, got {}", show(*e, b), show(*g, b))
+                    })
                     .collect();
                 let mut s = String::new();
                 let _ = writeln!(s, "unit:     {}", m.unit);
@@ -205,6 +208,15 @@ pub fn simulate(
         return Ok(Err(Failure::Sim { unit: unit.into(), error, beats_ok_before: Some(n) }));
     }
     Ok(Ok(Outcome { transactions: (stream.in_beats + n) as u64, cycles }))
+}
+
+/// A field value in decimal, with its two's complement reading when the top bit is set.
+fn show(v: u64, bits: usize) -> String {
+    if bits > 1 && bits < 64 && (v >> (bits - 1)) & 1 == 1 {
+        format!("{v} (signed {})", v as i64 - (1i64 << bits))
+    } else {
+        v.to_string()
+    }
 }
 
 /// The fields of one output beat.
