@@ -340,6 +340,7 @@ impl Config {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one row of the configuration table
 fn mvtu(name: &str, mw: usize, mh: usize, pe: usize, simd: usize, w: u8, a: u8, o: u8, bram: bool) -> Config {
     let m = Mvtu { mw, mh, pe, simd, wbits: w, abits: a, obits: o, use_bram: bram };
     Config { name: name.into(), dut: Dut::Mvtu(m) }

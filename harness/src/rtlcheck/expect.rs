@@ -193,7 +193,7 @@ pub fn input_quant(q: &Quant, thresholds: &[Vec<i32>], pixels: &[u8]) -> Result<
         "thresholds must be {} rows of {nt}",
         q.channels
     );
-    ensure!(!pixels.is_empty() && pixels.len() % q.lanes == 0, "{} pixels: a positive multiple of LANES {}", pixels.len(), q.lanes);
+    ensure!(!pixels.is_empty() && pixels.len().is_multiple_of(q.lanes), "{} pixels: a positive multiple of LANES {}", pixels.len(), q.lanes);
     let t = MultiThreshold::new(out, Array2::from_shape_vec((q.channels, nt), thresholds.concat())?)
         .map_err(anyhow::Error::msg)?;
     let x = FeatureMap::from_shape_vec((1, pixels.len() / q.channels, q.channels), pixels.iter().map(|&p| p as i32).collect())?;
