@@ -6,11 +6,13 @@
 # Selection (epoch, decision offset) happens inside training on the validation split only; the test
 # split is read only by the final accuracy-report step, after all models are fixed.
 #
-#   ARCHS="cnv mlp" BITS="1 2 4 8" SEEDS="0 1 2" train/scripts/sweep.sh
+#   CONFIGS="cnv:1 mlp:1 cnv:4 cnv:8" SEEDS="0 1 2" train/scripts/sweep.sh     (arch:bits, W = A = bits)
+#
+# The cnv w1a1 seed-0 run of the committed reports is models/default.qnn.json (same command with
+# --out models/default.qnn.json), copied here under its sweep name.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ARCHS=${ARCHS:-"cnv mlp"}
-BITS=${BITS:-"1 2 4 8"}
+CONFIGS=${CONFIGS:-"cnv:1 mlp:1 cnv:4 cnv:8"}
 SEEDS=${SEEDS:-"0 1 2"}
 MODELS=${MODELS:-target/sweep}
 EXTRA=${EXTRA:-}
@@ -20,9 +22,10 @@ if [[ -z "${SKIP_BUILD:-}" ]]; then
   # A private copy of the binaries, so rebuilding the workspace mid-sweep cannot mix code versions.
   cp target/release/xtask target/release/accuracy-report "$MODELS/bin/"
 fi
-for arch in $ARCHS; do
-  for b in $BITS; do
-    for s in $SEEDS; do
+for cfg in $CONFIGS; do
+  arch=${cfg%%:*}
+  b=${cfg##*:}
+  for s in $SEEDS; do
       name="$arch-w${b}a${b}-s$s"
       if [[ -f "$MODELS/$name.qnn.json" && -z "${FORCE:-}" ]]; then
         echo "skip $name (exists; FORCE=1 retrains)"
@@ -32,7 +35,6 @@ for arch in $ARCHS; do
           --out "$MODELS/$name.qnn.json" --quiet $EXTRA
       fi
       cp "$MODELS/$name.log.json" "$MODELS/$name.curve.svg" reports/training/
-    done
   done
 done
 "$MODELS/bin/accuracy-report" --out reports/accuracy "$MODELS"/*.qnn.json

@@ -162,11 +162,31 @@ pub struct Augment {
     pub brightness: f32,
     /// Relative contrast change.
     pub contrast: f32,
+    /// Gamma change: `v' = 255 (v / 255)^g`, `ln g` uniform in `[-gamma, gamma]` (0 = off).
+    #[serde(default)]
+    pub gamma: f32,
+    /// Blur / sharpen: the image is mixed with its 3x3 box blur, `v' = v + k (blur(v) - v)`, `k`
+    /// uniform in `[-blur / 2, blur]` (negative `k` sharpens; 0 = off).
+    #[serde(default)]
+    pub blur: f32,
 }
 
 impl Augment {
-    pub const NONE: Augment = Augment { shift: 0.0, rotate: 0.0, zoom: 0.0, brightness: 0.0, contrast: 0.0 };
-    pub const LIGHT: Augment = Augment { shift: 3.0, rotate: 5.0, zoom: 0.08, brightness: 12.0, contrast: 0.1 };
+    pub const NONE: Augment = Augment { shift: 0.0, rotate: 0.0, zoom: 0.0, brightness: 0.0, contrast: 0.0, gamma: 0.0, blur: 0.0 };
+    pub const LIGHT: Augment = Augment { shift: 3.0, rotate: 5.0, zoom: 0.08, brightness: 12.0, contrast: 0.1, gamma: 0.0, blur: 0.0 };
+    /// Acquisition-robust augmentation: larger geometric range plus the intensity and sharpness changes
+    /// that differ between X-ray sources (exposure, gamma of the display curve, detector blur).
+    pub const STRONG: Augment = Augment { shift: 5.0, rotate: 10.0, zoom: 0.15, brightness: 20.0, contrast: 0.25, gamma: 0.3, blur: 1.0 };
+
+    /// Named presets for the command line: `none`, `light`, `strong`.
+    pub fn preset(name: &str) -> Option<Augment> {
+        match name {
+            "none" => Some(Self::NONE),
+            "light" => Some(Self::LIGHT),
+            "strong" => Some(Self::STRONG),
+            _ => None,
+        }
+    }
 
     pub fn is_none(&self) -> bool {
         *self == Self::NONE
@@ -185,6 +205,9 @@ impl Augment {
         let z = 1.0 + u(rng, self.zoom);
         let b = u(rng, self.brightness);
         let c = 1.0 + u(rng, self.contrast);
+        // Drawn only when enabled, so the light preset keeps its earlier random streams.
+        let g = if self.gamma > 0.0 { u(rng, self.gamma).exp() } else { 1.0 };
+        let k = if self.blur > 0.0 { rng.random_range(-self.blur / 2.0..=self.blur) } else { 0.0 };
         let (cs, sn) = (th.cos() / z, th.sin() / z);
         let ctr = (size as f32 - 1.0) / 2.0;
         let at = |x: isize, y: isize| -> f32 {
@@ -192,7 +215,7 @@ impl Augment {
             let y = y.clamp(0, size as isize - 1) as usize;
             px[y * size + x] as f32
         };
-        let mut out = Vec::with_capacity(size * size);
+        let mut warped = Vec::with_capacity(size * size);
         for y in 0..size {
             for x in 0..size {
                 let (ox, oy) = (x as f32 - ctr - dx, y as f32 - ctr - dy);
@@ -205,6 +228,26 @@ impl Augment {
                     + at(x0 + 1, y0) * fx * (1.0 - fy)
                     + at(x0, y0 + 1) * (1.0 - fx) * fy
                     + at(x0 + 1, y0 + 1) * fx * fy;
+                warped.push(v);
+            }
+        }
+        let mut out = Vec::with_capacity(size * size);
+        for y in 0..size {
+            for x in 0..size {
+                let mut v = warped[y * size + x];
+                if k != 0.0 {
+                    let mut s = 0.0;
+                    for yy in y.saturating_sub(1)..=(y + 1).min(size - 1) {
+                        for xx in x.saturating_sub(1)..=(x + 1).min(size - 1) {
+                            s += warped[yy * size + xx];
+                        }
+                    }
+                    let cnt = ((y + 1).min(size - 1) - y.saturating_sub(1) + 1) * ((x + 1).min(size - 1) - x.saturating_sub(1) + 1);
+                    v += k * (s / cnt as f32 - v);
+                }
+                if g != 1.0 {
+                    v = 255.0 * (v.clamp(0.0, 255.0) / 255.0).powf(g);
+                }
                 let v = (v - 128.0) * c + 128.0 + b;
                 out.push(v.round().clamp(0.0, 255.0) as u8);
             }

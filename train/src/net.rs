@@ -552,6 +552,11 @@ fn maxpool(y: &[f32], b: usize, h: usize, w: usize, c: usize) -> (Vec<f32>, Vec<
 /// Class-weighted softmax cross-entropy: `sum_i w_{y_i} * -log p_i(y_i) / sum_i w_{y_i}`.
 /// Returns the loss and its gradient with respect to the logits.
 pub fn softmax_xent(logits: &[f32], labels: &[u8], class_w: &[f32]) -> (f32, Vec<f32>) {
+    softmax_xent_smoothed(logits, labels, class_w, 0.0)
+}
+
+/// [`softmax_xent`] against label-smoothed targets `(1 - eps) onehot + eps / classes`.
+pub fn softmax_xent_smoothed(logits: &[f32], labels: &[u8], class_w: &[f32], eps: f32) -> (f32, Vec<f32>) {
     let c = class_w.len();
     let n = labels.len();
     assert_eq!(logits.len(), n * c);
@@ -565,10 +570,14 @@ pub fn softmax_xent(logits: &[f32], labels: &[u8], class_w: &[f32]) -> (f32, Vec
         let s: f64 = e.iter().sum();
         let y = labels[i] as usize;
         let w = class_w[y] as f64 / wsum;
-        loss += -w * (e[y] / s).ln();
+        let eps = eps as f64;
         for j in 0..c {
             let p = e[j] / s;
-            grad[i * c + j] = (w * (p - if j == y { 1.0 } else { 0.0 })) as f32;
+            let t = if j == y { 1.0 - eps } else { 0.0 } + eps / c as f64;
+            if t > 0.0 {
+                loss += -w * t * p.ln();
+            }
+            grad[i * c + j] = (w * (p - t)) as f32;
         }
     }
     (loss as f32, grad)

@@ -70,8 +70,76 @@ pub fn best_offset(scores: &[i64], labels: &[u8], prefer: i64, limit: i64) -> i6
     best.expect("at least one candidate").2
 }
 
+/// How the decision offset is chosen from validation scores.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OffsetRule {
+    /// Maximum validation balanced accuracy ([`best_offset`]): the boundary sits at the edge of the
+    /// validation NORMAL cluster, so any upward drift of NORMAL scores on other data crosses it.
+    MaxBalanced,
+    /// Boundary halfway between the median validation score of each class ([`median_offset`]):
+    /// equal margin to the typical NORMAL and the typical PNEUMONIA image, robust to the tails.
+    #[default]
+    ClassMedians,
+}
+
+impl OffsetRule {
+    pub fn name(self) -> &'static str {
+        match self {
+            OffsetRule::MaxBalanced => "max-balanced",
+            OffsetRule::ClassMedians => "class-medians",
+        }
+    }
+
+    pub fn offset(self, scores: &[i64], labels: &[u8], prefer: i64, limit: i64) -> i64 {
+        match self {
+            OffsetRule::MaxBalanced => best_offset(scores, labels, prefer, limit),
+            OffsetRule::ClassMedians => median_offset(scores, labels, limit),
+        }
+    }
+}
+
+impl std::str::FromStr for OffsetRule {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "max-balanced" => Ok(OffsetRule::MaxBalanced),
+            "class-medians" => Ok(OffsetRule::ClassMedians),
+            _ => Err(format!("unknown offset rule `{s}` (max-balanced, class-medians)")),
+        }
+    }
+}
+
+/// Median of a non-empty list (mean of the two middle values, rounded towards minus infinity).
+fn median(v: &mut [i64]) -> i64 {
+    v.sort_unstable();
+    let n = v.len();
+    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]).div_euclid(2) }
+}
+
+/// The offset putting the decision boundary (`score + d > 0`) halfway between the median score of
+/// the negatives and that of the positives: `d = -floor((m0 + m1) / 2)`. Falls back to 0 when a class
+/// is missing.
+pub fn median_offset(scores: &[i64], labels: &[u8], limit: i64) -> i64 {
+    let mut neg: Vec<i64> = scores.iter().zip(labels).filter(|(_, l)| **l != 1).map(|(s, _)| *s).collect();
+    let mut pos: Vec<i64> = scores.iter().zip(labels).filter(|(_, l)| **l == 1).map(|(s, _)| *s).collect();
+    if neg.is_empty() || pos.is_empty() {
+        return 0;
+    }
+    let (m0, m1) = (median(&mut neg), median(&mut pos));
+    (-(m0 + m1).div_euclid(2)).clamp(-limit, limit)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn median_offset_is_midway() {
+        // negatives median 2, positives median 10 -> boundary 6: score 6 -> 0, 7 -> 1.
+        let d = median_offset(&[0, 2, 5, 8, 10, 30], &[0, 0, 0, 1, 1, 1], 1000);
+        assert_eq!(d, -6);
+        assert_eq!(median_offset(&[1, 2], &[1, 1], 1000), 0);
+    }
+
     use super::*;
 
     #[test]

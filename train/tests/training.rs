@@ -26,9 +26,12 @@ fn same_seed_gives_byte_identical_model_and_learns() {
     assert_eq!(a.model.to_json(), b.model.to_json(), "same seed, same bytes");
     let c = train::train(&data, &TrainConfig { seed: 4, ..cfg.clone() }, &quiet()).unwrap();
     assert_ne!(a.model.to_json(), c.model.to_json(), "another seed, another model");
-    // The synthetic classes are learnable: the selected checkpoint is well above chance (0.5).
-    eprintln!("synthetic validation balanced accuracy {}", a.best.balanced_accuracy);
-    assert!(a.best.balanced_accuracy > 0.7, "validation balanced accuracy {}", a.best.balanced_accuracy);
+    // The synthetic classes are learnable: the selected checkpoint is well above chance (0.5). The
+    // CNV default (`strong` augmentation: +-5 px shifts, blur) is sized for 64x64 X-rays and swamps
+    // these 24x24 toy images in 10 epochs, so this check uses the light preset.
+    let l = train::train(&data, &TrainConfig { augment: train::Augment::LIGHT, ..cfg.clone() }, &quiet()).unwrap();
+    eprintln!("synthetic validation balanced accuracy {}", l.best.balanced_accuracy);
+    assert!(l.best.balanced_accuracy > 0.7, "validation balanced accuracy {}", l.best.balanced_accuracy);
     // Provenance carries what identifies the run.
     let p = &a.model.provenance;
     assert_eq!(p.seed, Some(3));

@@ -17,8 +17,10 @@ fn parse_bits(s: &str) -> Result<u8, String> {
     after_help = "Quantization-aware training (float shadow weights, straight-through estimators, batch norm \
 folded into integer thresholds at export) of a chest X-ray classifier (NORMAL / PNEUMONIA, 64x64 grayscale), \
 written as a golden-model file (*.qnn.json).\n\n\
-The epoch and the decision offset (bias of logit 1) are chosen on the patient-grouped validation split \
-(maximum balanced accuracy); the test split is never loaded. The same seed gives a byte-identical model file.\n\n\
+The decision offset (bias of logit 1) and the epoch are chosen on the patient-grouped validation split: \
+by default the decision boundary lies halfway between the median validation scores of the two classes \
+(--offset-rule), and the epoch has the best validation balanced accuracy at that offset; the test split \
+is never loaded. The same seed gives a byte-identical model file.\n\n\
 Also writes <out stem>.log.json (per-epoch loss, validation accuracy, balanced accuracy, AUC, learning rate, \
 seconds) and <out stem>.curve.svg (learning curve) next to the model.\n\n\
 `w1a1` means every weight 1-bit and every hidden activation 1-bit; the first layer reads the 8-bit pixels \
@@ -68,9 +70,20 @@ pub struct Args {
     /// Decoupled weight decay of multi-bit weights (default 1e-4)
     #[arg(long)]
     weight_decay: Option<f32>,
-    /// Train without augmentation
+    /// Train without augmentation (same as --augment none)
     #[arg(long)]
     no_augment: bool,
+    /// Augmentation preset: none, light (shift/rotate/zoom/brightness/contrast) or strong (larger
+    /// ranges plus gamma and blur/sharpen) [default: strong for cnv, light for mlp]
+    #[arg(long, value_parser = |s: &str| Augment::preset(s).ok_or_else(|| format!("unknown augmentation `{s}` (none, light, strong)")))]
+    augment: Option<Augment>,
+    /// Label smoothing of the cross-entropy targets (0 = one-hot)
+    #[arg(long)]
+    label_smoothing: Option<f32>,
+    /// Decision-offset rule on validation scores: max-balanced (maximum balanced accuracy) or
+    /// class-medians (halfway between the class medians)
+    #[arg(long, value_parser = |s: &str| s.parse::<train::select::OffsetRule>())]
+    offset_rule: Option<train::select::OffsetRule>,
     /// Train images over which batch-norm statistics are re-estimated before each validation
     /// (default 1024; 0 keeps the moving averages)
     #[arg(long)]
@@ -126,8 +139,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(n) = args.bn_recalibrate {
         cfg.bn_recalibrate = n;
     }
+    if let Some(a) = args.augment {
+        cfg.augment = a;
+    }
     if args.no_augment {
         cfg.augment = Augment::NONE;
+    }
+    if let Some(e) = args.label_smoothing {
+        anyhow::ensure!((0.0..1.0).contains(&e), "--label-smoothing must be in [0, 1)");
+        cfg.label_smoothing = e;
+    }
+    if let Some(r) = args.offset_rule {
+        cfg.offset_rule = r;
     }
     cfg.class_balanced = !args.unbalanced;
     train::arch::geometry(&cfg.layers, train::arch::INPUT_SIZE, 2).map_err(anyhow::Error::msg)?;
