@@ -272,3 +272,19 @@ fn a_shard_runs_only_its_jobs_and_reports_failures_by_name() {
     assert_eq!(r.summary.epochs, 2);
     assert_eq!(r.report.model.name, "cnv-w2a2-s1");
 }
+
+#[test]
+fn unsynthesized_jobs_are_summarised_by_their_estimates() {
+    let p = plan_of("w1a1", "1", None);
+    let job = &p.jobs()[0];
+    let mut r = synthetic_report(job);
+    r.resources.synthesized = false;
+    r.resources.total = Default::default();
+    let expected: u64 = r.resources.layers.iter().map(|l| l.estimated.lut).sum();
+    assert!(expected > 0, "the synthetic report has layer estimates");
+    let dir = tempfile::tempdir().unwrap();
+    JobResult::new(job, 30, r).write(dir.path()).unwrap();
+    let s = JobResult::read(&sweep::result::job_path(dir.path(), &job.id())).unwrap().summary;
+    assert!(!s.synthesized);
+    assert_eq!(s.lut, expected);
+}

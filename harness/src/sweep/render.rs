@@ -111,6 +111,7 @@ pub fn document(s: &Sweep) -> Result<Doc> {
             "RTL accuracy",
             "rtl images",
             "mismatches",
+            "resources",
             "LUT",
             "FF",
             "BRAM36",
@@ -120,7 +121,7 @@ pub fn document(s: &Sweep) -> Result<Doc> {
             "front (LUT)",
             "front (bits)",
         ],
-        &[false, true, true, true, true, true, true, true, true, true, true, true, true, false, false],
+        &[false, true, true, true, true, true, true, false, true, true, true, true, true, true, false, false],
         s.jobs
             .iter()
             .map(|r| {
@@ -132,6 +133,7 @@ pub fn document(s: &Sweep) -> Result<Doc> {
                     pct(r.accuracy_rtl),
                     r.rtl_images.to_string(),
                     r.mismatches.to_string(),
+                    if r.synthesized { "Yosys" } else { "estimate" }.to_string(),
                     group_f(r.lut as f64),
                     group_f(r.ff as f64),
                     stat_bram(&Stat { mean: r.bram36, min: r.bram36, max: r.bram36 }),

@@ -25,6 +25,9 @@ pub struct JobSummary {
     pub accuracy_rtl: f64,
     pub rtl_images: u64,
     pub mismatches: u64,
+    /// Whether LUT/FF/BRAM/DSP are Yosys counts; `false`: the generator's estimates (synthesis skipped).
+    #[serde(default = "yes")]
+    pub synthesized: bool,
     pub lut: u64,
     pub ff: u64,
     /// RAMB36 units: `bram36 + bram18 / 2`.
@@ -34,6 +37,10 @@ pub struct JobSummary {
     pub ii_cycles: u64,
     pub fps: f64,
     pub clock_mhz: f64,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -46,7 +53,18 @@ pub struct JobResult {
 impl JobResult {
     pub fn new(job: &Job, epochs: usize, report: Report) -> JobResult {
         let r = &report;
-        let t = &r.resources.total;
+        let synthesized = r.resources.synthesized;
+        let (lut, ff, bram36, dsp) = if synthesized {
+            let t = &r.resources.total;
+            (t.lut, t.ff, bram36_equiv(t), t.dsp)
+        } else {
+            // Without synthesis the totals are zero; the layers' estimates are what there is.
+            let mut e = crate::rtlgen::Resources::default();
+            for l in &r.resources.layers {
+                e += l.estimated;
+            }
+            (e.lut, e.ff, e.bram18 as f64 / 2.0, e.dsp)
+        };
         let summary = JobSummary {
             id: job.id(),
             job: job.clone(),
@@ -59,10 +77,11 @@ impl JobResult {
             accuracy_rtl: r.accuracy.rtl.metrics.accuracy,
             rtl_images: r.accuracy.rtl.metrics.n,
             mismatches: r.accuracy.rtl.mismatches,
-            lut: t.lut,
-            ff: t.ff,
-            bram36: bram36_equiv(t),
-            dsp: t.dsp,
+            synthesized,
+            lut,
+            ff,
+            bram36,
+            dsp,
             latency_cycles: r.latency.latency_cycles,
             ii_cycles: r.latency.ii_cycles,
             fps: r.latency.fps,
@@ -92,6 +111,15 @@ impl JobResult {
                 r.schema
             );
         }
+        // Resources are derived from the report: recompute them, so results written by an older
+        // harness (estimates of unsynthesized jobs were left as zeros) read the way this one writes.
+        let mut r = r;
+        let fresh = JobResult::new(&r.summary.job, r.summary.epochs, r.report.clone()).summary;
+        r.summary.synthesized = fresh.synthesized;
+        r.summary.lut = fresh.lut;
+        r.summary.ff = fresh.ff;
+        r.summary.bram36 = fresh.bram36;
+        r.summary.dsp = fresh.dsp;
         Ok(r)
     }
 }

@@ -72,9 +72,10 @@ fn merge_and_write(out: &Path, p: &Plan, allow_partial: bool) -> Result<()> {
     let s = sweep::merge(out, p, allow_partial)?;
     sweep::render::write_all(&s, out)?;
     println!(
-        "merged {} of {} jobs: wrote {1}/sweep.json, {1}/sweep.md, {1}/sweep.html",
+        "merged {} of {} jobs: wrote {dir}/sweep.json, {dir}/sweep.md, {dir}/sweep.html",
         s.jobs.len(),
-        s.jobs.len() + s.missing.len()
+        s.jobs.len() + s.missing.len(),
+        dir = out.display()
     );
     println!("Pareto front (accuracy vs LUT): {}", s.pareto_accuracy_vs_lut.join(", "));
     Ok(())
