@@ -148,21 +148,46 @@ pub fn synthesize(acc: &Accelerator, progress: &mut dyn FnMut(&str)) -> Result<S
         progress("synthesis: cached result (same sources, same Yosys)");
         return Ok(r);
     }
+    let timeout = synth_timeout()?;
     let work = tempfile::tempdir()?;
     std::fs::write(work.path().join("synth.ys"), script(acc, &sources))?;
     progress(&format!("synthesis: {version}, `{SYNTH_COMMAND}` (this takes a few minutes) ..."));
     let started = std::time::Instant::now();
-    let out = Command::new("yosys")
+    let mut child = Command::new("yosys")
         .current_dir(work.path())
         .args(["-q", "-l", "yosys.log", "synth.ys"])
-        .output()
+        .stdout(std::process::Stdio::null())
+        .spawn()
         .context("cannot run yosys")?;
-    if !out.status.success() {
+    // Some designs (wide multipliers under Yosys 0.23's XILINX_DSP pass) take very long: report the
+    // running pass every minute, and give up with a clear error at the timeout instead of hanging.
+    let mut next_note = 60;
+    let status = loop {
+        if let Some(status) = child.try_wait().context("waiting for yosys")? {
+            break status;
+        }
+        let secs = started.elapsed().as_secs();
+        if secs >= timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!(
+                "Yosys synthesis did not finish within {timeout} s (last pass: {}); set YOSYS_TIMEOUT=<seconds> to allow \
+                 more, or give `cargo xtask report`/`sweep` --skip-synth to use the generator's resource estimates instead",
+                current_pass(work.path())
+            );
+        }
+        if secs >= next_note {
+            progress(&format!("synthesis: {secs} s, {}", current_pass(work.path())));
+            next_note += 60;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    if !status.success() {
         let log = std::fs::read_to_string(work.path().join("yosys.log")).unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(15).collect();
         bail!(
             "Yosys synthesis failed ({}):\n{}",
-            out.status,
+            status,
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         );
     }
@@ -170,6 +195,28 @@ pub fn synthesize(acc: &Accelerator, progress: &mut dyn FnMut(&str)) -> Result<S
     let report = parse(acc, work.path(), version)?;
     golden_model::io::write_atomic(&cache, serde_json::to_string_pretty(&report)?.as_bytes())?;
     Ok(report)
+}
+
+/// Seconds Yosys may run: `YOSYS_TIMEOUT`, default 30 minutes.
+fn synth_timeout() -> Result<u64> {
+    match std::env::var("YOSYS_TIMEOUT") {
+        Err(_) => Ok(1800),
+        Ok(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|&s| s > 0)
+            .with_context(|| format!("YOSYS_TIMEOUT=`{v}` is not a positive number of seconds")),
+    }
+}
+
+/// The pass Yosys is in, from the last `Executing` line of its log.
+fn current_pass(work: &Path) -> String {
+    let log = std::fs::read_to_string(work.join("yosys.log")).unwrap_or_default();
+    log.lines()
+        .rev()
+        .find_map(|l| l.split_once(" Executing ").map(|(_, pass)| pass.trim().trim_end_matches('.').to_string()))
+        .unwrap_or_else(|| "reading the design".into())
 }
 
 /// Yosys 0.23 prints the plain-text design hierarchy into the middle of `stat -json` output when the
