@@ -39,6 +39,20 @@ pub struct JobSummary {
     pub clock_mhz: f64,
 }
 
+/// `(synthesized, LUT, FF, RAMB36 units, DSP)` of a report: Yosys totals, or without synthesis (whose
+/// totals are zero) the sum of the layers' estimates.
+fn resources(r: &Report) -> (bool, u64, u64, f64, u64) {
+    if r.resources.synthesized {
+        let t = &r.resources.total;
+        return (true, t.lut, t.ff, bram36_equiv(t), t.dsp);
+    }
+    let mut e = crate::rtlgen::Resources::default();
+    for l in &r.resources.layers {
+        e += l.estimated;
+    }
+    (false, e.lut, e.ff, e.bram18 as f64 / 2.0, e.dsp)
+}
+
 fn yes() -> bool {
     true
 }
@@ -53,18 +67,7 @@ pub struct JobResult {
 impl JobResult {
     pub fn new(job: &Job, epochs: usize, report: Report) -> JobResult {
         let r = &report;
-        let synthesized = r.resources.synthesized;
-        let (lut, ff, bram36, dsp) = if synthesized {
-            let t = &r.resources.total;
-            (t.lut, t.ff, bram36_equiv(t), t.dsp)
-        } else {
-            // Without synthesis the totals are zero; the layers' estimates are what there is.
-            let mut e = crate::rtlgen::Resources::default();
-            for l in &r.resources.layers {
-                e += l.estimated;
-            }
-            (e.lut, e.ff, e.bram18 as f64 / 2.0, e.dsp)
-        };
+        let (synthesized, lut, ff, bram36, dsp) = resources(r);
         let summary = JobSummary {
             id: job.id(),
             job: job.clone(),
@@ -102,7 +105,7 @@ impl JobResult {
     pub fn read(path: &Path) -> Result<JobResult> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("cannot read job result {}", path.display()))?;
-        let r: JobResult = serde_json::from_str(&text)
+        let mut r: JobResult = serde_json::from_str(&text)
             .with_context(|| format!("{} is not a valid job result; delete it and rerun its shard", path.display()))?;
         if r.schema != JOB_SCHEMA {
             bail!(
@@ -113,13 +116,7 @@ impl JobResult {
         }
         // Resources are derived from the report: recompute them, so results written by an older
         // harness (estimates of unsynthesized jobs were left as zeros) read the way this one writes.
-        let mut r = r;
-        let fresh = JobResult::new(&r.summary.job, r.summary.epochs, r.report.clone()).summary;
-        r.summary.synthesized = fresh.synthesized;
-        r.summary.lut = fresh.lut;
-        r.summary.ff = fresh.ff;
-        r.summary.bram36 = fresh.bram36;
-        r.summary.dsp = fresh.dsp;
+        (r.summary.synthesized, r.summary.lut, r.summary.ff, r.summary.bram36, r.summary.dsp) = resources(&r.report);
         Ok(r)
     }
 }

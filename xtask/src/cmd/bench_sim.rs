@@ -8,6 +8,7 @@
 use anyhow::{Context, Result, bail, ensure};
 use sim::{BuildSpec, Builder, Discovery, Library, Limits, Param, Sim, SimOptions, Stalls};
 use std::path::{Path, PathBuf};
+use golden_model::io::write_atomic;
 use std::process::Command;
 use std::time::Instant;
 
@@ -90,16 +91,6 @@ fn random_beats(rng: &mut SplitMix, beats: usize, bits: u32) -> Vec<u32> {
     v
 }
 
-/// Writes `bytes` to `path` through a temp file and a rename, never leaving a partial file.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().context("output path has no directory")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp =
-        dir.join(format!(".{}.{}.tmp", path.file_name().unwrap_or_default().to_string_lossy(), std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
-}
-
 fn xnor_design(work: &Path, rng: &mut SplitMix) -> Result<BenchDesign> {
     const SIMD: u32 = 256;
     const PE: u32 = 4;
@@ -113,7 +104,7 @@ fn xnor_design(work: &Path, rng: &mut SplitMix) -> Result<BenchDesign> {
         text.extend(word.iter().rev().map(|w| format!("{w:016x}")));
         text.push('\n');
     }
-    write_atomic(&weights, text.as_bytes())?;
+    write_atomic(&weights, text.as_bytes()).with_context(|| format!("cannot write {}", weights.display()))?;
     let src = crate::project_root().join("sim/tests/rtl/xnor_popcount_acc.sv");
     let spec = BuildSpec::new("xnor_popcount_acc", [src])
         .param_int("SIMD", SIMD as i64)
@@ -278,7 +269,7 @@ pub fn run(args: Args) -> Result<()> {
 
     let stimulus = work.join(format!("stimulus-{}.bin", &lib.key()[..24]));
     let bytes: Vec<u8> = design.block.iter().flat_map(|w| w.to_le_bytes()).collect();
-    write_atomic(&stimulus, &bytes)?;
+    write_atomic(&stimulus, &bytes).with_context(|| format!("cannot write {}", stimulus.display()))?;
 
     let block_cycles = rust_run(&lib, &design.block, outputs, 1)?.cycles;
     let blocks = args.cycles.div_ceil(block_cycles.max(1)).max(1);
