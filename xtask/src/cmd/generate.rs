@@ -49,13 +49,20 @@ impl AutoFolding {
             f.validate(model).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
             return Ok(f);
         }
-        let limits = Limits {
+        Folding::auto(model, self.target_ii, self.limits()?).map_err(anyhow::Error::msg)
+    }
+
+    /// The automatic folding's limits, checked.
+    pub fn limits(&self) -> Result<Limits> {
+        if self.max_pe == 0 || self.max_simd == 0 || self.max_in_pixels == 0 || self.max_lanes == 0 {
+            anyhow::bail!("--max-pe, --max-simd, --max-lanes and --max-in-pixels must be at least 1");
+        }
+        Ok(Limits {
             max_pe: self.max_pe,
             max_simd: self.max_simd,
             max_in_pixels: self.max_in_pixels,
             max_lanes: self.max_lanes,
-        };
-        Folding::auto(model, self.target_ii, limits).map_err(anyhow::Error::msg)
+        })
     }
 }
 

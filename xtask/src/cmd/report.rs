@@ -4,7 +4,6 @@
 use super::generate::AutoFolding;
 use anyhow::{Result, bail};
 use harness::report::{self, BuildOptions, render};
-use harness::rtlgen::Limits;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -75,14 +74,6 @@ impl Measure {
     }
 }
 
-/// The automatic folding's limits, checked.
-pub fn limits(a: &AutoFolding) -> Result<Limits> {
-    if a.max_pe == 0 || a.max_simd == 0 || a.max_in_pixels == 0 || a.max_lanes == 0 {
-        bail!("--max-pe, --max-simd, --max-lanes and --max-in-pixels must be at least 1");
-    }
-    Ok(Limits { max_pe: a.max_pe, max_simd: a.max_simd, max_in_pixels: a.max_in_pixels, max_lanes: a.max_lanes })
-}
-
 /// Progress lines on stderr, with the seconds since the start.
 pub fn progress_printer() -> impl FnMut(&str) {
     let t0 = Instant::now();
@@ -93,7 +84,7 @@ pub fn run(args: Args) -> Result<()> {
     let opts = args.measure.apply(BuildOptions {
         model: args.model.clone(),
         folding: args.folding.clone(),
-        limits: limits(&args.auto)?,
+        limits: args.auto.limits()?,
         target_ii: args.auto.target_ii,
         seed: args.seed,
         ..BuildOptions::default()

@@ -2,7 +2,7 @@
 //! many machines; merge into sweep.json / .md / .html with Pareto plots.
 
 use super::generate::AutoFolding;
-use super::report::{Measure, limits, progress_printer};
+use super::report::{Measure, progress_printer};
 use anyhow::{Context, Result};
 use harness::report::BuildOptions;
 use harness::sweep::{self, Plan, Shard, plan, run};
@@ -88,7 +88,7 @@ pub fn run(args: Args) -> Result<()> {
         return merge_and_write(&out, &p, args.allow_partial);
     }
     let build = args.measure.apply(BuildOptions {
-        limits: limits(&args.auto)?,
+        limits: args.auto.limits()?,
         target_ii: args.auto.target_ii,
         ..BuildOptions::default()
     })?;
