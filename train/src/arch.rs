@@ -35,9 +35,9 @@ impl Arch {
             Arch::Cnv => vec![
                 LayerSpec::Conv { kernel: 3, out: 16, pool: true },
                 LayerSpec::Conv { kernel: 3, out: 32, pool: true },
-                LayerSpec::Conv { kernel: 3, out: 64, pool: true },
-                LayerSpec::Conv { kernel: 3, out: 64, pool: true },
-                LayerSpec::Dense { out: 128 },
+                LayerSpec::Conv { kernel: 3, out: 96, pool: true },
+                LayerSpec::Conv { kernel: 3, out: 128, pool: true },
+                LayerSpec::Dense { out: 256 },
             ],
         }
     }

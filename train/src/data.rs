@@ -169,14 +169,21 @@ pub struct Augment {
     /// uniform in `[-blur / 2, blur]` (negative `k` sharpens; 0 = off).
     #[serde(default)]
     pub blur: f32,
+    /// Aspect-ratio change: x scaled by `sqrt(r)`, y by `1 / sqrt(r)`, `ln r` uniform in
+    /// `[-aspect, aspect]` (0 = off). The vendored images were stretched to squares from originals of
+    /// varying aspect ratio (PROVENANCE.md), so the apparent width of the chest varies by source.
+    #[serde(default)]
+    pub aspect: f32,
 }
 
 impl Augment {
-    pub const NONE: Augment = Augment { shift: 0.0, rotate: 0.0, zoom: 0.0, brightness: 0.0, contrast: 0.0, gamma: 0.0, blur: 0.0 };
-    pub const LIGHT: Augment = Augment { shift: 3.0, rotate: 5.0, zoom: 0.08, brightness: 12.0, contrast: 0.1, gamma: 0.0, blur: 0.0 };
+    pub const NONE: Augment = Augment { shift: 0.0, rotate: 0.0, zoom: 0.0, brightness: 0.0, contrast: 0.0, gamma: 0.0, blur: 0.0, aspect: 0.0 };
+    pub const LIGHT: Augment = Augment { shift: 3.0, rotate: 5.0, zoom: 0.08, brightness: 12.0, contrast: 0.1, gamma: 0.0, blur: 0.0, aspect: 0.0 };
     /// Acquisition-robust augmentation: larger geometric range plus the intensity and sharpness changes
     /// that differ between X-ray sources (exposure, gamma of the display curve, detector blur).
-    pub const STRONG: Augment = Augment { shift: 5.0, rotate: 10.0, zoom: 0.15, brightness: 20.0, contrast: 0.25, gamma: 0.3, blur: 1.0 };
+    pub const STRONG: Augment = Augment { shift: 5.0, rotate: 10.0, zoom: 0.15, brightness: 20.0, contrast: 0.25, gamma: 0.3, blur: 1.0, aspect: 0.0 };
+    /// `strong` plus aspect-ratio changes of up to +-22 % (`ln r` in +-0.2).
+    pub const ACQUISITION: Augment = Augment { aspect: 0.2, ..Self::STRONG };
 
     /// Named presets for the command line: `none`, `light`, `strong`.
     pub fn preset(name: &str) -> Option<Augment> {
@@ -184,6 +191,7 @@ impl Augment {
             "none" => Some(Self::NONE),
             "light" => Some(Self::LIGHT),
             "strong" => Some(Self::STRONG),
+            "acquisition" => Some(Self::ACQUISITION),
             _ => None,
         }
     }
@@ -208,6 +216,7 @@ impl Augment {
         // Drawn only when enabled, so the light preset keeps its earlier random streams.
         let g = if self.gamma > 0.0 { u(rng, self.gamma).exp() } else { 1.0 };
         let k = if self.blur > 0.0 { rng.random_range(-self.blur / 2.0..=self.blur) } else { 0.0 };
+        let r = if self.aspect > 0.0 { u(rng, self.aspect).exp().sqrt() } else { 1.0 };
         let (cs, sn) = (th.cos() / z, th.sin() / z);
         let ctr = (size as f32 - 1.0) / 2.0;
         let at = |x: isize, y: isize| -> f32 {
@@ -218,7 +227,7 @@ impl Augment {
         let mut warped = Vec::with_capacity(size * size);
         for y in 0..size {
             for x in 0..size {
-                let (ox, oy) = (x as f32 - ctr - dx, y as f32 - ctr - dy);
+                let (ox, oy) = ((x as f32 - ctr - dx) / r, (y as f32 - ctr - dy) * r);
                 let sx = cs * ox + sn * oy + ctr;
                 let sy = -sn * ox + cs * oy + ctr;
                 let (x0, y0) = (sx.floor(), sy.floor());

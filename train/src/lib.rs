@@ -23,7 +23,7 @@ pub mod trainer;
 pub use arch::{Arch, LayerSpec};
 pub use data::{Augment, TrainData};
 pub use quant::Bits;
-pub use trainer::{RunOptions, TrainConfig, TrainLog, TrainOutcome, train};
+pub use trainer::{Distill, RunOptions, TrainConfig, TrainLog, TrainOutcome, train, train_with_teacher};
 
 use golden_model::{Model, ModelError, Provenance};
 use net::{Head, Net, Stats};

@@ -583,6 +583,39 @@ pub fn softmax_xent_smoothed(logits: &[f32], labels: &[u8], class_w: &[f32], eps
     (loss as f32, grad)
 }
 
+/// Two-class [`softmax_xent`] against distillation targets: sample `i`'s target is
+/// `(1 - alpha) onehot(y_i) + alpha (1 - t_i, t_i)`, `t_i` the teacher's probability of class 1;
+/// samples keep the class weight of their true label.
+pub fn softmax_xent_distill(logits: &[f32], labels: &[u8], class_w: &[f32], teacher_p1: &[f32], alpha: f32) -> (f32, Vec<f32>) {
+    let c = class_w.len();
+    let n = labels.len();
+    assert_eq!(c, 2, "distillation targets are two-class");
+    assert_eq!(logits.len(), n * c);
+    assert_eq!(teacher_p1.len(), n);
+    let wsum: f64 = labels.iter().map(|&l| class_w[l as usize] as f64).sum();
+    let alpha = alpha as f64;
+    let mut loss = 0f64;
+    let mut grad = vec![0f32; n * c];
+    for i in 0..n {
+        let z = &logits[i * c..(i + 1) * c];
+        let m = z[0].max(z[1]);
+        let e = [((z[0] - m) as f64).exp(), ((z[1] - m) as f64).exp()];
+        let s = e[0] + e[1];
+        let y = labels[i] as usize;
+        let w = class_w[y] as f64 / wsum;
+        let tp = teacher_p1[i] as f64;
+        for j in 0..c {
+            let p = e[j] / s;
+            let t = (1.0 - alpha) * (j == y) as u8 as f64 + alpha * if j == 1 { tp } else { 1.0 - tp };
+            if t > 0.0 {
+                loss += -w * t * p.max(1e-300).ln();
+            }
+            grad[i * c + j] = (w * (p - t)) as f32;
+        }
+    }
+    (loss as f32, grad)
+}
+
 /// Per-channel eval-mode batch norm + activation quantizer as a function of the integer
 /// accumulator: `level = act(a_c * acc + b_c)` in f64. The eval forward pass and the exported
 /// thresholds both use exactly this function.

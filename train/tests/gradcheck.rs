@@ -2,7 +2,7 @@
 //! `float_mode`), and the straight-through estimators of the quantized graph.
 
 use train::arch::LayerSpec;
-use train::net::{Head, Net, Stats, softmax_xent};
+use train::net::{Head, Net, Stats, softmax_xent, softmax_xent_distill};
 use train::quant::Bits;
 
 fn loss_of(net: &mut Net, x: &[f32], labels: &[u8], cw: &[f32]) -> f64 {
@@ -88,6 +88,32 @@ fn softmax_xent_gradient_matches_finite_differences() {
         let num = (softmax_xent(&zp, &labels, &cw).0 - softmax_xent(&zm, &labels, &cw).0) as f64 / 2e-3;
         assert!((num - g[i] as f64).abs() < 1e-3, "{i}: {num} vs {}", g[i]);
     }
+}
+
+#[test]
+fn distillation_loss_gradient_matches_finite_differences_and_reduces_to_labels() {
+    let z = [0.3f32, -1.2, 2.0, 0.5, -0.1, 0.0];
+    let labels = [1u8, 0, 1];
+    let cw = [2.0f32, 0.5];
+    let t = [0.9f32, 0.2, 0.05];
+    let f = |z: &[f32]| softmax_xent_distill(z, &labels, &cw, &t, 0.6);
+    let (_, g) = f(&z);
+    for i in 0..z.len() {
+        let mut zp = z;
+        let mut zm = z;
+        zp[i] += 1e-3;
+        zm[i] -= 1e-3;
+        let num = (f(&zp).0 - f(&zm).0) as f64 / 2e-3;
+        assert!((num - g[i] as f64).abs() < 1e-3, "{i}: {num} vs {}", g[i]);
+    }
+    // Weight 0 is the plain labelled loss; weight 1 ignores the labels (but keeps their class weights).
+    let (l0, g0) = softmax_xent_distill(&z, &labels, &cw, &t, 0.0);
+    let (l, gl) = softmax_xent(&z, &labels, &cw);
+    assert!((l0 - l).abs() < 1e-6);
+    assert!(g0.iter().zip(&gl).all(|(a, b)| (a - b).abs() < 1e-6));
+    let flipped = [0u8, 1, 0];
+    let cw1 = [1.0f32, 1.0];
+    assert_eq!(softmax_xent_distill(&z, &labels, &cw1, &t, 1.0).1, softmax_xent_distill(&z, &flipped, &cw1, &t, 1.0).1);
 }
 
 /// In the quantized graph the activation STE passes gradients only where the quantizer is not

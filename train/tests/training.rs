@@ -114,3 +114,23 @@ fn export_is_exact_on_the_official_test_split() {
         assert_eq!(agree, 624);
     }
 }
+
+/// A student trained on a teacher's soft targets alone (weight 1) learns the task, records the teacher
+/// in its provenance, and teacher and configuration must come together.
+#[test]
+fn distillation_from_a_teacher_model() {
+    let data = TrainData::synthetic(384, 128, 24, 5);
+    let light = |cfg: TrainConfig| TrainConfig { augment: train::Augment::LIGHT, ..cfg };
+    let teacher = train::train(&data, &light(small_cfg(Arch::Cnv, Bits::new(4, 4, 8).unwrap(), 1, "c8p,c16p,d32", 6)), &quiet()).unwrap();
+    let mut cfg = light(small_cfg(Arch::Cnv, Bits::new(1, 1, 8).unwrap(), 3, "c8p,c16p,d32", 10));
+    cfg.distill = Some(train::Distill { teacher: "teacher.qnn.json".into(), teacher_hash: teacher.model.content_hash(), weight: 1.0, scale: 2.0 });
+    let s = train::train_with_teacher(&data, &cfg, &quiet(), Some(&teacher.model)).unwrap();
+    assert!(s.best.balanced_accuracy > 0.7, "student validation balanced accuracy {}", s.best.balanced_accuracy);
+    let d = &s.model.provenance.extra["distillation"];
+    assert_eq!(d["teacher_hash"], teacher.model.content_hash());
+    // Another teacher weight gives another model (the targets are used).
+    let plain = train::train(&data, &TrainConfig { distill: None, ..cfg.clone() }, &quiet()).unwrap();
+    assert_ne!(plain.model.to_json(), s.model.to_json());
+    assert!(train::train(&data, &cfg, &quiet()).is_err(), "distillation settings without a teacher");
+    assert!(train::train_with_teacher(&data, &TrainConfig { distill: None, ..cfg }, &quiet(), Some(&teacher.model)).is_err());
+}

@@ -29,7 +29,7 @@ Examples:\n  cargo xtask train --arch cnv --wbits 1 --abits 1 --seed 0 --out mod
 cargo xtask train --arch mlp --wbits 2 --abits 2 --seed 1 --epochs 10 --out /tmp/mlp-w2a2.qnn.json"
 )]
 pub struct Args {
-    /// Architecture: `cnv` (4 x [conv3x3 + max-pool] 16-32-64-64, dense 128, 2 logits) or `mlp`
+    /// Architecture: `cnv` (4 x [conv3x3 + max-pool] 16-32-96-128, dense 256, 2 logits) or `mlp`
     /// (4096-256-256-256-2, FINN SFC style)
     #[arg(long, default_value = "cnv", value_parser = |s: &str| s.parse::<Arch>())]
     arch: Arch,
@@ -74,8 +74,9 @@ pub struct Args {
     #[arg(long)]
     no_augment: bool,
     /// Augmentation preset: none, light (shift/rotate/zoom/brightness/contrast) or strong (larger
-    /// ranges plus gamma and blur/sharpen) [default: strong for cnv, light for mlp]
-    #[arg(long, value_parser = |s: &str| Augment::preset(s).ok_or_else(|| format!("unknown augmentation `{s}` (none, light, strong)")))]
+    /// ranges plus gamma and blur/sharpen), acquisition (strong plus aspect-ratio changes)
+    /// [default: acquisition for cnv, light for mlp]
+    #[arg(long, value_parser = |s: &str| Augment::preset(s).ok_or_else(|| format!("unknown augmentation `{s}` (none, light, strong, acquisition)")))]
     augment: Option<Augment>,
     /// Label smoothing of the cross-entropy targets (0 = one-hot)
     #[arg(long)]
@@ -88,6 +89,17 @@ pub struct Args {
     /// (default 1024; 0 keeps the moving averages)
     #[arg(long)]
     bn_recalibrate: Option<usize>,
+    /// Knowledge distillation: mix the labels with the soft predictions of this trained model
+    /// (e.g. a multi-bit model of the same data), see --distill-weight and --distill-scale
+    #[arg(long, value_name = "FILE")]
+    teacher: Option<PathBuf>,
+    /// Weight of the teacher's soft targets in the loss target (default 0.5; needs --teacher)
+    #[arg(long)]
+    distill_weight: Option<f32>,
+    /// Teacher confidence: its probability of PNEUMONIA is sigmoid(scale * margin / sd), sd the spread
+    /// of its margins over the train split (default 2.0; needs --teacher)
+    #[arg(long)]
+    distill_scale: Option<f32>,
     /// Plain class-frequency loss instead of the class-balanced one
     #[arg(long)]
     unbalanced: bool,
@@ -153,6 +165,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         cfg.offset_rule = r;
     }
     cfg.class_balanced = !args.unbalanced;
+    let teacher = match &args.teacher {
+        Some(path) => {
+            let t = golden_model::Model::load(path).with_context(|| format!("cannot load teacher model {}", path.display()))?;
+            anyhow::ensure!(t.classes().len() == 2, "teacher model {} has {} classes; distillation needs a two-class model", path.display(), t.classes().len());
+            let weight = args.distill_weight.unwrap_or(0.5);
+            anyhow::ensure!((0.0..=1.0).contains(&weight), "--distill-weight must be in [0, 1]");
+            let scale = args.distill_scale.unwrap_or(2.0);
+            anyhow::ensure!(scale > 0.0 && scale.is_finite(), "--distill-scale must be positive");
+            cfg.distill = Some(train::Distill { teacher: path.display().to_string(), teacher_hash: t.content_hash(), weight, scale });
+            Some(t)
+        }
+        None => {
+            anyhow::ensure!(
+                args.distill_weight.is_none() && args.distill_scale.is_none(),
+                "--distill-weight and --distill-scale need --teacher FILE"
+            );
+            None
+        }
+    };
     train::arch::geometry(&cfg.layers, train::arch::INPUT_SIZE, 2).map_err(anyhow::Error::msg)?;
 
     // Fail before training, not after it, when the output cannot be written.
@@ -193,7 +224,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         log_path: Some(sibling(&out, ".log.json")),
         curve_path: Some(sibling(&out, ".curve.svg")),
     };
-    let outcome = train::train(&data, &cfg, &opts)?;
+    let outcome = train::train_with_teacher(&data, &cfg, &opts, teacher.as_ref())?;
     outcome.model.save(&out).with_context(|| format!("cannot write {}", out.display()))?;
     let b = &outcome.best;
     println!(
