@@ -211,7 +211,9 @@ mod tests {
     fn default_geometries() {
         let g = geometry(&Arch::Cnv.layers(), 64, 2).unwrap();
         let outs: Vec<_> = g.iter().map(|g| g.output()).collect();
-        assert_eq!(outs, vec![(31, 31, 16), (14, 14, 32), (6, 6, 64), (2, 2, 64), (1, 1, 128), (1, 1, 2)]);
+        assert_eq!(outs, vec![(31, 31, 16), (14, 14, 32), (6, 6, 96), (2, 2, 128), (1, 1, 256), (1, 1, 2)]);
+        // The figures train/README.md quotes for the default CNV.
+        assert_eq!(cost(&Arch::Cnv.layers(), 64), (274_576, 10_311_232));
         let g = geometry(&Arch::Mlp.layers(), 64, 2).unwrap();
         assert_eq!(g[0].fan_in(), 4096);
         assert!(geometry(&LayerSpec::parse_list("c16p,c16p,c16p,c16p,c16p").unwrap(), 64, 2).is_err());
