@@ -558,6 +558,27 @@ pub fn softmax_xent(logits: &[f32], labels: &[u8], class_w: &[f32]) -> (f32, Vec
 /// [`softmax_xent`] against label-smoothed targets `(1 - eps) onehot + eps / classes`.
 pub fn softmax_xent_smoothed(logits: &[f32], labels: &[u8], class_w: &[f32], eps: f32) -> (f32, Vec<f32>) {
     let c = class_w.len();
+    let eps = eps as f64;
+    softmax_xent_targets(logits, labels, class_w, |_, j, y| if j == y { 1.0 - eps } else { 0.0 } + eps / c as f64)
+}
+
+/// Two-class [`softmax_xent`] against distillation targets: sample `i`'s target is
+/// `(1 - alpha) onehot(y_i) + alpha (1 - t_i, t_i)`, `t_i` the teacher's probability of class 1;
+/// samples keep the class weight of their true label.
+pub fn softmax_xent_distill(logits: &[f32], labels: &[u8], class_w: &[f32], teacher_p1: &[f32], alpha: f32) -> (f32, Vec<f32>) {
+    assert_eq!(class_w.len(), 2, "distillation targets are two-class");
+    assert_eq!(teacher_p1.len(), labels.len());
+    let alpha = alpha as f64;
+    softmax_xent_targets(logits, labels, class_w, |i, j, y| {
+        let tp = teacher_p1[i] as f64;
+        (1.0 - alpha) * (j == y) as u8 as f64 + alpha * if j == 1 { tp } else { 1.0 - tp }
+    })
+}
+
+/// Class-weighted softmax cross-entropy against the soft target `target(sample, class, label)`;
+/// each sample keeps the class weight of its true label.
+fn softmax_xent_targets(logits: &[f32], labels: &[u8], class_w: &[f32], target: impl Fn(usize, usize, usize) -> f64) -> (f32, Vec<f32>) {
+    let c = class_w.len();
     let n = labels.len();
     assert_eq!(logits.len(), n * c);
     let wsum: f64 = labels.iter().map(|&l| class_w[l as usize] as f64).sum();
@@ -570,45 +591,11 @@ pub fn softmax_xent_smoothed(logits: &[f32], labels: &[u8], class_w: &[f32], eps
         let s: f64 = e.iter().sum();
         let y = labels[i] as usize;
         let w = class_w[y] as f64 / wsum;
-        let eps = eps as f64;
         for j in 0..c {
             let p = e[j] / s;
-            let t = if j == y { 1.0 - eps } else { 0.0 } + eps / c as f64;
+            let t = target(i, j, y);
             if t > 0.0 {
                 loss += -w * t * p.ln();
-            }
-            grad[i * c + j] = (w * (p - t)) as f32;
-        }
-    }
-    (loss as f32, grad)
-}
-
-/// Two-class [`softmax_xent`] against distillation targets: sample `i`'s target is
-/// `(1 - alpha) onehot(y_i) + alpha (1 - t_i, t_i)`, `t_i` the teacher's probability of class 1;
-/// samples keep the class weight of their true label.
-pub fn softmax_xent_distill(logits: &[f32], labels: &[u8], class_w: &[f32], teacher_p1: &[f32], alpha: f32) -> (f32, Vec<f32>) {
-    let c = class_w.len();
-    let n = labels.len();
-    assert_eq!(c, 2, "distillation targets are two-class");
-    assert_eq!(logits.len(), n * c);
-    assert_eq!(teacher_p1.len(), n);
-    let wsum: f64 = labels.iter().map(|&l| class_w[l as usize] as f64).sum();
-    let alpha = alpha as f64;
-    let mut loss = 0f64;
-    let mut grad = vec![0f32; n * c];
-    for i in 0..n {
-        let z = &logits[i * c..(i + 1) * c];
-        let m = z[0].max(z[1]);
-        let e = [((z[0] - m) as f64).exp(), ((z[1] - m) as f64).exp()];
-        let s = e[0] + e[1];
-        let y = labels[i] as usize;
-        let w = class_w[y] as f64 / wsum;
-        let tp = teacher_p1[i] as f64;
-        for j in 0..c {
-            let p = e[j] / s;
-            let t = (1.0 - alpha) * (j == y) as u8 as f64 + alpha * if j == 1 { tp } else { 1.0 - tp };
-            if t > 0.0 {
-                loss += -w * t * p.max(1e-300).ln();
             }
             grad[i * c + j] = (w * (p - t)) as f32;
         }

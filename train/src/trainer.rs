@@ -223,8 +223,9 @@ pub fn train_with_teacher(data: &TrainData, cfg: &TrainConfig, opts: &RunOptions
     if data.train.is_empty() || data.val.is_empty() {
         anyhow::bail!("empty training or validation data");
     }
-    let teacher_p1 = match (&cfg.distill, teacher) {
-        (Some(d), Some(t)) => Some(teacher_targets(t, data, d.scale)?),
+    // Teacher probabilities of every train image, with the weight they get in the targets.
+    let distill = match (&cfg.distill, teacher) {
+        (Some(d), Some(t)) => Some((teacher_targets(t, data, d.scale)?, d.weight)),
         (None, None) => None,
         (Some(_), None) => anyhow::bail!("the configuration asks for distillation but no teacher model was given"),
         (None, Some(_)) => anyhow::bail!("a teacher model was given but the configuration has no distillation settings"),
@@ -297,12 +298,12 @@ pub fn train_with_teacher(data: &TrainData, cfg: &TrainConfig, opts: &RunOptions
                 init_done = true;
             }
             let f = net.forward_train(x, b, Stats::Update);
-            let (loss, dl) = match (&teacher_p1, &cfg.distill) {
-                (Some(tp), Some(d)) => {
+            let (loss, dl) = match &distill {
+                Some((tp, weight)) => {
                     let t: Vec<f32> = idx.iter().map(|&i| tp[i]).collect();
-                    softmax_xent_distill(&f.logits, &labels, &class_w, &t, d.weight)
+                    softmax_xent_distill(&f.logits, &labels, &class_w, &t, *weight)
                 }
-                _ => softmax_xent_smoothed(&f.logits, &labels, &class_w, cfg.label_smoothing),
+                None => softmax_xent_smoothed(&f.logits, &labels, &class_w, cfg.label_smoothing),
             };
             let bw: f64 = labels.iter().map(|&l| class_w[l as usize] as f64).sum();
             loss_sum += loss as f64 * bw;
