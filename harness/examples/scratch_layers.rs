@@ -2,7 +2,7 @@ use harness::cosim;
 fn main() -> anyhow::Result<()> {
     let a: Vec<String> = std::env::args().collect();
     let model = golden_model::Model::load(&a[1])?;
-    let folding = harness::rtlgen::Folding::auto(&model, None, Default::default()).unwrap();
+    let folding = rtlgen::Folding::auto(&model, None, Default::default()).unwrap();
     let acc = harness::accel::prepare(&model, &folding)?;
     let test = dataset::Dataset::load(&dataset::default_root(), dataset::Split::Test, 64)?;
     let images: Vec<&[u8]> = test.samples[..3].iter().map(|s| s.pixels.as_slice()).collect();

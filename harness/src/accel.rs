@@ -1,7 +1,7 @@
 //! A model's accelerator, generated once per (model, folding) under `target/accel/`.
 
 use crate::paths;
-use crate::rtlgen::{self, Accelerator, Folding};
+use rtlgen::{Accelerator, Folding};
 use golden_model::Model;
 use sha2::{Digest, Sha256};
 
@@ -12,10 +12,9 @@ pub fn prepare(model: &Model, folding: &Folding) -> anyhow::Result<Accelerator> 
         h.update(model.content_hash());
         h.update(serde_json::to_vec(folding)?);
         // The generator's own source is part of what the directory holds.
-        h.update(include_str!("rtlgen/plan.rs"));
-        h.update(include_str!("rtlgen/emit.rs"));
-        h.update(include_str!("rtlgen/mem.rs"));
-        h.update(include_str!("rtlgen/estimate.rs"));
+        for src in rtlgen::GENERATOR_SOURCES {
+            h.update(src);
+        }
         hex::encode(h.finalize())
     };
     let dir = paths::target_dir().join("accel").join(&key[..16]);

@@ -2,7 +2,7 @@
 //! activations into AXI-Stream beats, decoding labels and logits, timing images, and comparing
 //! everything with the golden model.
 
-use crate::rtlgen::{Accelerator, LayerTop, ProbeKind, SIM_TOP};
+use rtlgen::{Accelerator, LayerTop, ProbeKind, SIM_TOP};
 use anyhow::{Context, Result};
 use golden_model::ops::{FeatureMap, OutputStage};
 use golden_model::{ActType, Model, Op};
@@ -22,7 +22,7 @@ impl BuildMode {
 }
 
 fn spec(top: &str, extra: Vec<std::path::PathBuf>, mode: BuildMode) -> BuildSpec {
-    let mut sources = crate::rtlgen::rtl_sources();
+    let mut sources = rtlgen::rtl_sources();
     sources.extend(extra);
     BuildSpec::new(top, sources)
         .trace(mode.trace)

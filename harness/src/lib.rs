@@ -8,7 +8,6 @@ pub mod mutate;
 pub mod paths;
 pub mod report;
 pub mod rtlcheck;
-pub mod rtlgen;
 pub mod sweep;
 pub mod synth;
 pub mod verify;

@@ -1,7 +1,7 @@
 //! `verilator --lint-only -Wall` of the RTL library (each module at several parameter sets, edge
 //! cases included) and of generated tops. Lint must be clean: any warning is a failure.
 
-use crate::rtlgen::{self, Accelerator};
+use rtlgen::{self, Accelerator};
 use std::path::PathBuf;
 use std::process::Command;
 

@@ -614,7 +614,7 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), all.len(), "mutant ids must be unique");
-        let rtl = crate::rtlgen::rtl_dir();
+        let rtl = rtlgen::rtl_dir();
         for m in &all {
             let text = std::fs::read_to_string(rtl.join(m.file)).unwrap();
             let out = patch(&text, m).unwrap();

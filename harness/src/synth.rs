@@ -3,7 +3,7 @@
 //! Hierarchy is kept so every stage instance can be counted; results are cached by content.
 
 use crate::paths;
-use crate::rtlgen::Accelerator;
+use rtlgen::Accelerator;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -122,14 +122,14 @@ fn script(acc: &Accelerator, sources: &[std::path::PathBuf]) -> String {
          tee -q -o stat.json stat -json\ntee -q -o top.il dump {top}\ntee -q -o sta.txt sta\n",
         files.join(" "),
         acc.core_file().display(),
-        top = crate::rtlgen::CORE,
+        top = rtlgen::CORE,
     )
 }
 
 /// Synthesizes (or reuses the cached result for identical sources and Yosys version).
 pub fn synthesize(acc: &Accelerator, progress: &mut dyn FnMut(&str)) -> Result<SynthReport> {
     let version = yosys_version()?;
-    let sources = crate::rtlgen::rtl_sources();
+    let sources = rtlgen::rtl_sources();
     let mut h = Sha256::new();
     h.update(&version);
     h.update(SYNTH_COMMAND);
@@ -260,7 +260,7 @@ fn parse(acc: &Accelerator, work: &Path, version: String) -> Result<SynthReport>
         c
     }
     let mut memo = BTreeMap::new();
-    let top = format!("\\{}", crate::rtlgen::CORE);
+    let top = format!("\\{}", rtlgen::CORE);
     let total = expand(&top, modules, &mut memo);
     // Instance -> module type from the dumped top module: `cell <type> \u_<stage>`.
     let il = std::fs::read_to_string(work.join("top.il"))?;

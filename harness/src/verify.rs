@@ -2,7 +2,7 @@
 //! compared with the golden model, hardware metrics computed from the RTL's own outputs.
 
 use crate::cosim::{self, RtlImage};
-use crate::rtlgen::Accelerator;
+use rtlgen::Accelerator;
 use anyhow::Result;
 use golden_model::Model;
 use golden_model::metrics::{self, BinaryMetrics};

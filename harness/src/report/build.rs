@@ -5,7 +5,7 @@
 use super::provenance;
 use super::*;
 use crate::cosim::{self, BuildMode};
-use crate::rtlgen::{Folding, Limits};
+use rtlgen::{Folding, Limits};
 use crate::synth::{self, Counts};
 use anyhow::{Context, Result};
 use golden_model::metrics;

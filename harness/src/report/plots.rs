@@ -177,7 +177,7 @@ fn layer_resource(
     title: &str,
     unit: &str,
     measured: fn(&crate::synth::Counts) -> u64,
-    estimated: fn(&crate::rtlgen::Resources) -> u64,
+    estimated: fn(&rtlgen::Resources) -> u64,
 ) -> Result<String> {
     let names: Vec<String> = r.resources.layers.iter().map(|l| l.name.clone()).collect();
     let series = two_series(

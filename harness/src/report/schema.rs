@@ -2,7 +2,7 @@
 //! is deterministic for the same inputs and seed except `provenance.date`, so reports can be compared
 //! byte for byte and gated field by field.
 
-use crate::rtlgen::{Folding, Resources};
+use rtlgen::{Folding, Resources};
 use crate::synth::{Counts, Utilization};
 use golden_model::metrics::BinaryMetrics;
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! The fixed, named set of structural configurations: one Verilator library each, built once and
 //! cached; property tests vary only the data and the stall patterns.
 
-use crate::rtlgen::folding::{Folding, LayerFold};
+use rtlgen::folding::{Folding, LayerFold};
 use golden_model::{ActType, Shape, WeightType};
 use serde::{Deserialize, Serialize};
 

@@ -6,7 +6,7 @@ use super::config::{Config, Dut};
 use super::expect;
 use super::network::{self, Generated, write_if_changed};
 use super::sources::RtlSources;
-use crate::rtlgen::mem;
+use rtlgen::mem;
 use anyhow::{Result, bail};
 use sim::{BuildSpec, Probe, XInitial};
 use std::path::Path;
@@ -142,7 +142,7 @@ pub fn prepare(config: &Config, sources: &RtlSources, dir: &Path, case: &Case) -
             let mut files = sources.files(&modules);
             files.push(generated.core.clone());
             files.push(generated.sim_top.clone());
-            let spec = BuildSpec::new(crate::rtlgen::SIM_TOP, files).x_initial(XInitial::Unique);
+            let spec = BuildSpec::new(rtlgen::SIM_TOP, files).x_initial(XInitial::Unique);
             Ok(Target { spec, probes: generated.probes.clone(), modules: modules.into_iter().collect(), generated: Some(generated) })
         }
         (Dut::Network(_), _) => bail!("configuration {} needs network case data", config.name),

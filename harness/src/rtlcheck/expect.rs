@@ -104,7 +104,7 @@ pub fn matvec(m: &Mvtu, d: &MvtuData) -> Result<MatVec> {
         _ => bail!("OBITS = {} needs {}", m.obits, if m.obits == 0 { "biases" } else { "thresholds" }),
     };
     let mv = MatVec::new(m.in_type(), m.weight_type(), w, output).map_err(anyhow::Error::msg)?;
-    let acc = crate::rtlgen::mem::acc_bits(&mv);
+    let acc = rtlgen::mem::acc_bits(&mv);
     ensure!(
         acc == m.acc_bits(),
         "the generator would give this case ACC_BITS = {acc}, the configuration is built with {} \

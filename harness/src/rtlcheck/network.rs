@@ -3,7 +3,7 @@
 //! configuration yields byte-identical SystemVerilog and reuses one Verilator build.
 
 use super::config::{BiasRange, NetLayer, Network, bits_for, spread};
-use crate::rtlgen::{Kind, Stage, emit, plan};
+use rtlgen::{Kind, Stage, emit, plan};
 use anyhow::{Result, bail};
 use golden_model::{ActType, Model, Shape, WeightType};
 use std::path::{Path, PathBuf};

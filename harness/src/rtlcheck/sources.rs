@@ -16,7 +16,7 @@ pub struct RtlSources {
 
 impl Default for RtlSources {
     fn default() -> Self {
-        RtlSources { dir: crate::rtlgen::rtl_dir() }
+        RtlSources { dir: rtlgen::rtl_dir() }
     }
 }
 

@@ -46,7 +46,7 @@ fn resources(r: &Report) -> (bool, u64, u64, f64, u64) {
         let t = &r.resources.total;
         return (true, t.lut, t.ff, bram36_equiv(t), t.dsp);
     }
-    let mut e = crate::rtlgen::Resources::default();
+    let mut e = rtlgen::Resources::default();
     for l in &r.resources.layers {
         e += l.estimated;
     }

@@ -5,7 +5,7 @@
 
 use golden_model::metrics::binary_metrics;
 use harness::report::*;
-use harness::rtlgen::{Folding, LayerFold, Resources};
+use rtlgen::{Folding, LayerFold, Resources};
 use harness::synth::{Counts, Utilization};
 
 /// Metrics of `n` images where the first `wrong` predictions are flipped.

@@ -124,7 +124,7 @@ fn xnor_design(work: &Path, rng: &mut SplitMix) -> Result<BenchDesign> {
 fn model_design(args: &Args) -> Result<BenchDesign> {
     ensure!(args.images >= 1, "--images must be at least 1");
     let model = harness::paths::load_model(args.model.as_deref())?;
-    let folding = harness::rtlgen::Folding::auto(&model, None, harness::rtlgen::Limits::default())
+    let folding = rtlgen::Folding::auto(&model, None, rtlgen::Limits::default())
         .map_err(anyhow::Error::msg)?;
     let acc = harness::accel::prepare(&model, &folding)?;
     let root = dataset::default_root();
@@ -240,6 +240,7 @@ fn cpp_run(tb: &Path, stimulus: &Path, beats: usize, outputs: usize, blocks: u64
 }
 
 pub fn run(args: Args) -> Result<()> {
+    crate::tools::ensure(&[&crate::tools::VERILATOR])?;
     ensure!(args.repetitions >= 1, "--repetitions must be at least 1");
     let verilator = match &args.verilator_root {
         Some(root) => Discovery { verilator_root: Some(root.clone()), path: None }.find()?,

@@ -126,6 +126,9 @@ pub fn run(args: Args) -> Result<()> {
             "--report uses an existing report; --data, --clock-mhz, --skip-synth and --rtl-images only apply when the gate builds one"
         );
     }
+    if args.report.is_none() {
+        args.measure.ensure_tools()?;
+    }
     let thresholds = thresholds(&args)?;
     let gate_dir = harness::paths::target_dir().join("gate");
     let baseline_path = args.baseline.clone().unwrap_or_else(|| crate::project_root().join("reports/report.json"));

@@ -2,7 +2,7 @@
 //! images, manifest) at an explicit or automatic folding.
 
 use anyhow::{Context, Result};
-use harness::rtlgen::{self, Folding, Limits};
+use rtlgen::{self, Folding, Limits};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]

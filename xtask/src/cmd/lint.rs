@@ -21,6 +21,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    crate::tools::ensure(&[&crate::tools::VERILATOR])?;
     let mut targets = lint::library_targets();
     if !args.library_only {
         let model = harness::paths::load_model(args.model.as_deref())?;

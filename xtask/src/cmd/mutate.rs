@@ -28,6 +28,7 @@ fn random_seed() -> u64 {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    crate::tools::ensure(&[&crate::tools::VERILATOR])?;
     let mut all = mutate::mutants();
     if args.list {
         for m in &all {

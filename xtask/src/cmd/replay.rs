@@ -16,6 +16,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    crate::tools::ensure(&[&crate::tools::VERILATOR])?;
     let text = std::fs::read_to_string(&args.case).with_context(|| format!("cannot read {}", args.case.display()))?;
     let saved: SavedCase = serde_json::from_str(&text).with_context(|| format!("{} is not a saved case", args.case.display()))?;
     let rtl = args.rtl.clone().unwrap_or_else(|| saved.rtl_dir.clone());

@@ -55,6 +55,12 @@ pub struct Measure {
 }
 
 impl Measure {
+    /// What a build with these flags runs: Verilator always, Yosys unless synthesis is skipped.
+    pub fn ensure_tools(&self) -> Result<()> {
+        use crate::tools;
+        if self.skip_synth { tools::ensure(&[&tools::VERILATOR]) } else { tools::ensure(&[&tools::VERILATOR, &tools::YOSYS]) }
+    }
+
     /// Build options with these flags over `base` (whose clock is the default when none is given).
     pub fn apply(&self, base: BuildOptions) -> Result<BuildOptions> {
         let clock_mhz = self.clock_mhz.unwrap_or(base.clock_mhz);
@@ -81,6 +87,7 @@ pub fn progress_printer() -> impl FnMut(&str) {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    args.measure.ensure_tools()?;
     let opts = args.measure.apply(BuildOptions {
         model: args.model.clone(),
         folding: args.folding.clone(),

@@ -50,6 +50,7 @@ pub fn pattern(s: &Option<String>, what: &str) -> Result<sim::Pattern> {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    crate::tools::ensure(&[&crate::tools::VERILATOR])?;
     let model = harness::paths::load_model(args.model.as_deref())?;
     let folding = args.auto.folding(&model, args.folding.as_ref())?;
     let stalls = sim::Stalls { in_valid: pattern(&args.in_valid, "in-valid")?, out_ready: pattern(&args.out_ready, "out-ready")? };

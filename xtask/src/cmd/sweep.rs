@@ -87,6 +87,7 @@ pub fn run(args: Args) -> Result<()> {
     if args.merge {
         return merge_and_write(&out, &p, args.allow_partial);
     }
+    args.measure.ensure_tools()?;
     let build = args.measure.apply(BuildOptions {
         limits: args.auto.limits()?,
         target_ii: args.auto.target_ii,

@@ -22,6 +22,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    crate::tools::ensure(&[&crate::tools::YOSYS])?;
     let model = harness::paths::load_model(args.model.as_deref())?;
     let folding = args.auto.folding(&model, args.folding.as_ref())?;
     let acc = harness::accel::prepare(&model, &folding)?;

@@ -42,7 +42,7 @@ impl Totals {
 pub fn run(args: Args) -> Result<()> {
     let sh = xshell::Shell::new()?;
     sh.change_dir(crate::project_root());
-    tools::ensure(&sh, &[tools::VERILATOR, tools::YOSYS])?;
+    tools::ensure(&[&tools::VERILATOR, &tools::YOSYS])?;
     // Release: the RTL property tests and golden-model runs are compute-bound, and the release
     // artifacts are shared with `cargo xtask`.
     let mut child = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))

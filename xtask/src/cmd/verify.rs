@@ -35,6 +35,7 @@ fn random_seed() -> u64 {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    crate::tools::ensure(&[&crate::tools::VERILATOR])?;
     let model = harness::paths::load_model(args.model.as_deref())?;
     let folding = args.auto.folding(&model, args.folding.as_ref())?;
     let root = args.data.clone().unwrap_or_else(dataset::default_root);

@@ -15,6 +15,17 @@ pub use folding::{Folding, LayerFold, Limits};
 pub use plan::{Kind, Param, Stage};
 
 use golden_model::Model;
+
+/// The generator's own source text: part of the cache key of every generated directory, since
+/// what a directory holds depends on it as much as on the model and the folding.
+pub const GENERATOR_SOURCES: &[&str] = &[
+    include_str!("lib.rs"),
+    include_str!("plan.rs"),
+    include_str!("emit.rs"),
+    include_str!("mem.rs"),
+    include_str!("estimate.rs"),
+    include_str!("folding.rs"),
+];
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,7 @@
 //! folding meets its target with the cheapest choice.
 
 use golden_model::testing;
-use harness::rtlgen::{self, Folding, Kind, Limits, folding};
+use rtlgen::{self, Folding, Kind, Limits, folding};
 use proptest::prelude::*;
 
 fn limits() -> impl Strategy<Value = Limits> {
