@@ -1,21 +1,28 @@
-// Matrix-vector-threshold unit (FINN MVAU style), folded by PE rows x SIMD columns.
+// Matrix-vector-threshold unit (FINN MVAU style), folded by PE rows x SIMD columns, MMV vectors
+// per beat.
 //
-// Each input vector arrives as SF = MW/SIMD beats. During output fold nf = 0 the beats are used
-// straight from s_axis and written to an input buffer; folds nf = 1..NF-1 replay the buffer, so a
-// vector takes NF*SF cycles (NF = MH/PE) at full throughput, one (nf, sf) step per clock.
+// Each group of MMV input vectors arrives as SF = MW/SIMD beats (vector v's SIMD elements at
+// [v*SIMD*ABITS +: ...]). During output fold nf = 0 the beats are used straight from s_axis and
+// written to an input buffer; folds nf = 1..NF-1 replay it, so a group takes NF*SF cycles
+// (NF = MH/PE) at full throughput, one (nf, sf) step per clock. Output beat nf of a group holds
+// rows nf*PE .. nf*PE+PE-1 of every vector, vector v's at [v*PE*OutElemBits +: ...]. MMV > 1 is
+// for layers that are already fully parallel (SF = NF = 1) and must take several windows per
+// cycle; the weights are then shared by the MMV dot products.
 //
 // Pipeline (one global enable, `advance`, derived from flops only):
 //   issue : counters nf/sf pick the weight word nf*SF + sf and the activation beat.
-//   s1    : registered weight word (ROM read register, BRAM-friendly) and activation beat;
-//           PE dot products of SIMD products are added to the accumulators.
+//   s1    : weight word (ROM, registered address) and activation beat; dot_array: leaf sums and
+//           an adder tree, 1 + ceil(log4(groups)) registered stages (groups of 64 lanes for
+//           XNOR-popcount, 4 products otherwise), so any SIMD keeps a short register path.
+//   acc   : accumulators (first beat of a fold loads, the others add).
 //   s2    : final accumulators with their thresholds/biases (also a registered ROM read).
 //   s3    : thresholded levels or acc + bias, computed in the register's enable so that
 //           simulation evaluates the comparators once per output beat, not every clock.
 //   out   : skid buffer; gives a registered tready back into the pipeline (no combinational
 //           path joins m_axis_tready and s_axis_tready) and holds m_axis_tdata under stalls.
-// Latency: last input beat of a fold to m_axis_tvalid = 4 cycles.
+// Latency: last input beat of a fold to m_axis_tvalid = 4 + ceil(log4(groups)) cycles.
 //
-// Arithmetic: WBITS = ABITS = 1 uses acc += 2*popcount(~(w ^ x)) - SIMD. Other modes multiply
+// Arithmetic: WBITS = ABITS = 1 uses dot = 2*popcount(~(w ^ x)) - SIMD. Other modes multiply
 // decoded operands: a 1-bit operand is bipolar (1 -> +1, 0 -> -1), a wider weight is two's
 // complement, a wider activation unsigned. Sums wrap modulo 2^ACC_BITS, which is exact whenever
 // the final accumulator fits (the generator guarantees it).
@@ -26,6 +33,7 @@ module mvtu #(
   parameter int unsigned MH          = 16,
   parameter int unsigned PE          = 4,
   parameter int unsigned SIMD        = 16,
+  parameter int unsigned MMV         = 1,
   parameter int unsigned WBITS       = 1,
   parameter int unsigned ABITS       = 1,
   parameter int unsigned OBITS       = 1,
@@ -34,37 +42,34 @@ module mvtu #(
   parameter              WEIGHT_FILE = "",
   parameter              THRESH_FILE = "",
   parameter              BIAS_FILE   = "",
-  localparam int unsigned OutBits = (OBITS == 0) ? PE * ACC_BITS : PE * OBITS
+  localparam int unsigned OutElemBits = (OBITS == 0) ? ACC_BITS : OBITS
 ) (
-  input  logic                   ap_clk,
-  input  logic                   ap_rst_n,
-  input  logic [SIMD*ABITS-1:0]  s_axis_tdata,
-  input  logic                   s_axis_tvalid,
-  output logic                   s_axis_tready,
-  output logic [OutBits-1:0]     m_axis_tdata,
-  output logic                   m_axis_tvalid,
-  input  logic                   m_axis_tready
+  input  logic                          ap_clk,
+  input  logic                          ap_rst_n,
+  input  logic [MMV*SIMD*ABITS-1:0]     s_axis_tdata,
+  input  logic                          s_axis_tvalid,
+  output logic                          s_axis_tready,
+  output logic [MMV*PE*OutElemBits-1:0] m_axis_tdata,
+  output logic                          m_axis_tvalid,
+  input  logic                          m_axis_tready
 );
-  localparam int unsigned SF       = MW / SIMD;
-  localparam int unsigned NF       = MH / PE;
-  localparam int unsigned WDepth   = NF * SF;
-  localparam int unsigned WWidth   = PE * SIMD * WBITS;
-  localparam int unsigned AWidth   = SIMD * ABITS;
-  localparam int unsigned SfBits   = SF > 1 ? $clog2(SF) : 1;
-  localparam int unsigned NfBits   = NF > 1 ? $clog2(NF) : 1;
+  localparam int unsigned SF        = MW / SIMD;
+  localparam int unsigned NF        = MH / PE;
+  localparam int unsigned WDepth    = NF * SF;
+  localparam int unsigned WWidth    = PE * SIMD * WBITS;
+  localparam int unsigned AWidth    = MMV * SIMD * ABITS;
+  localparam int unsigned Lanes     = MMV * PE;
+  localparam int unsigned SfBits    = SF > 1 ? $clog2(SF) : 1;
+  localparam int unsigned NfBits    = NF > 1 ? $clog2(NF) : 1;
   localparam int unsigned WAddrBits = WDepth > 1 ? $clog2(WDepth) : 1;
-  localparam int unsigned NT       = (OBITS == 0) ? 1 : (1 << OBITS) - 1;
+  localparam int unsigned NT        = (OBITS == 0) ? 1 : (1 << OBITS) - 1;
   // Threshold word when OBITS > 0, bias word when OBITS == 0.
-  localparam int unsigned TWidth   = PE * NT * ACC_BITS;
-  localparam bit          Binary   = (WBITS == 1) && (ABITS == 1);
-  // Signed width of one product: W-bit signed times A-bit unsigned fits W+A bits exactly;
-  // a bipolar operand needs one bit more (+-1 times an unsigned A-bit value).
-  localparam int unsigned ProdBits = (WBITS == 1 || ABITS == 1) ? WBITS + ABITS + 1
-                                                                : WBITS + ABITS;
-  localparam int unsigned PcBits   = $clog2(SIMD + 1);
+  localparam int unsigned TWidth    = PE * NT * ACC_BITS;
+  // Tag through the dot pipeline: valid, first and last beat of a fold, fold index.
+  localparam int unsigned TagBits   = 3 + NfBits;
 
-  localparam logic [SfBits-1:0]    LastSf = SfBits'(SF - 1);
-  localparam logic [NfBits-1:0]    LastNf = NfBits'(NF - 1);
+  localparam logic [SfBits-1:0]    LastSf    = SfBits'(SF - 1);
+  localparam logic [NfBits-1:0]    LastNf    = NfBits'(NF - 1);
   localparam logic [WAddrBits-1:0] LastWAddr = WAddrBits'(WDepth - 1);
 
   // ---------------------------------------------------------------------------------------------
@@ -99,7 +104,7 @@ module mvtu #(
 
   // ---------------------------------------------------------------------------------------------
   // Weight ROM, read through a register enabled by `advance` so a stall freezes it in place.
-  logic [WWidth-1:0] w_s1_q;
+  logic [WWidth-1:0] w_s1;
 
   rom_sync #(
     .WIDTH   (WWidth),
@@ -110,7 +115,7 @@ module mvtu #(
     .ap_clk,
     .en   (advance),
     .addr (waddr_q),
-    .rdata(w_s1_q)
+    .rdata(w_s1)
   );
 
   // ---------------------------------------------------------------------------------------------
@@ -140,9 +145,7 @@ module mvtu #(
   end
 
   // ---------------------------------------------------------------------------------------------
-  // Stage 1: dot products and accumulation. Each lane's accumulator is its own signal (declared
-  // in the lane's generate block) so that a simulator keeps it in one machine word instead of
-  // shifting fields of a packed vector.
+  // Stage 1 flags, then the dot products with the flags as their tag.
   logic                 s1_valid_q, s1_first_q, s1_last_q;
   logic [NfBits-1:0]    s1_nf_q;
 
@@ -162,77 +165,54 @@ module mvtu #(
     end
   end
 
-  // Stage 2/3 control, declared here because every lane loads its stage-2 accumulator.
-  logic [PE*ACC_BITS-1:0] acc_s2_q;
-  logic [TWidth-1:0]      t_s2_q;
-  logic                   s2_valid_q, s2_load;
-  logic                   s3_load;
-  logic [OutBits-1:0]     s3_q;
+  logic [Lanes*ACC_BITS-1:0] dot;
+  logic [TagBits-1:0]        tag;
+  logic                      d_valid, d_first, d_last;
+  logic [NfBits-1:0]         d_nf;
 
-  assign s2_load = advance && s1_valid_q && s1_last_q;
+  dot_array #(
+    .PE      (PE),
+    .SIMD    (SIMD),
+    .MMV     (MMV),
+    .WBITS   (WBITS),
+    .ABITS   (ABITS),
+    .DOT_BITS(ACC_BITS),
+    .TAG_BITS(TagBits)
+  ) u_dot (
+    .ap_clk,
+    .ap_rst_n,
+    .en     (advance),
+    .w      (w_s1),
+    .a      (a_s1),
+    .tag_in ({s1_nf_q, s1_last_q, s1_first_q, s1_valid_q}),
+    .dot,
+    .tag_out(tag)
+  );
+  assign {d_nf, d_last, d_first, d_valid} = tag;
+
+  // Stage 2/3 control, declared here because every lane loads its stage-2 accumulator.
+  logic [Lanes*ACC_BITS-1:0] acc_s2_q;
+  logic [TWidth-1:0]         t_s2_q;
+  logic                      s2_valid_q, s2_load;
+  logic                      s3_load;
+  logic [MMV*PE*OutElemBits-1:0] s3_q;
+
+  // Stage `acc`: per-lane accumulators. Each is its own signal (declared in the lane's generate
+  // block) so that a simulator keeps it in one machine word.
+  assign s2_load = advance && d_valid && d_last;
   assign s3_load = advance && s2_valid_q;
 
-  for (genvar p = 0; p < PE; p++) begin : g_pe
-    logic [ACC_BITS-1:0] dot, acc_q, acc_next;
-    logic [SIMD*WBITS-1:0] w_row;
-    assign w_row = w_s1_q[p*SIMD*WBITS +: SIMD*WBITS];
-
-    if (Binary) begin : g_xnor
-      logic [PcBits-1:0] pc;
-      assign pc  = PcBits'($countones(~(w_row ^ a_s1)));
-      // 2*popcount - SIMD, the bipolar dot product of this beat.
-      assign dot = (ACC_BITS'(pc) << 1) - ACC_BITS'(SIMD);
-    end else begin : g_mac
-      logic [SIMD*ProdBits-1:0] prod;
-      for (genvar s = 0; s < SIMD; s++) begin : g_lane
-        logic [WBITS-1:0] wb;
-        logic [ABITS-1:0] ab;
-        assign wb = w_row[s*WBITS +: WBITS];
-        assign ab = a_s1[s*ABITS +: ABITS];
-        if (WBITS == 1) begin : g_wbip
-          // +-1 times an unsigned activation: a conditional negate, no multiplier.
-          logic signed [ProdBits-1:0] av;
-          assign av      = ProdBits'($signed({1'b0, ab}));
-          assign prod[s*ProdBits +: ProdBits] = wb[0] ? av : -av;
-        end else if (ABITS == 1) begin : g_abip
-          logic signed [ProdBits-1:0] wv;
-          assign wv      = ProdBits'($signed(wb));
-          assign prod[s*ProdBits +: ProdBits] = ab[0] ? wv : -wv;
-        end else if (ABITS == 2) begin : g_a2
-          // Two partial products: cheaper in LUTs than a DSP slice, which Yosys would pick.
-          logic signed [ProdBits-1:0] wv;
-          assign wv = ProdBits'($signed(wb));
-          assign prod[s*ProdBits +: ProdBits] = (ab[0] ? wv : '0) + (ab[1] ? (wv <<< 1) : '0);
-        end else if (WBITS == 2) begin : g_w2
-          // w = -2*w[1] + w[0]
-          logic signed [ProdBits-1:0] av;
-          assign av = ProdBits'($signed({1'b0, ab}));
-          assign prod[s*ProdBits +: ProdBits] = (wb[0] ? av : '0) - (wb[1] ? (av <<< 1) : '0);
-        end else begin : g_mul
-          // The exact product width W+A keeps 4x4 below Yosys's 9-bit DSP threshold (LUTs);
-          // 4x8, 8x4 and 8x8 map to DSP48E2.
-          assign prod[s*ProdBits +: ProdBits] =
-              ProdBits'($signed(wb)) * ProdBits'($signed({1'b0, ab}));
-        end
-      end
-      always_comb begin
-        dot = '0;
-        for (int s = 0; s < SIMD; s++) begin
-          dot = dot + ACC_BITS'($signed(prod[s*ProdBits +: ProdBits]));
-        end
-      end
-    end
-
-    assign acc_next = (s1_first_q ? '0 : acc_q) + dot;
-
+  for (genvar l = 0; l < Lanes; l++) begin : g_lane
+    logic [ACC_BITS-1:0] acc_q, acc_next;
+    assign acc_next = (d_first ? '0 : acc_q) + dot[l*ACC_BITS +: ACC_BITS];
     always_ff @(posedge ap_clk) begin
-      if (advance && s1_valid_q) acc_q <= acc_next;
-      if (s2_load) acc_s2_q[p*ACC_BITS +: ACC_BITS] <= acc_next;
+      if (advance && d_valid) acc_q <= acc_next;
+      if (s2_load) acc_s2_q[l*ACC_BITS +: ACC_BITS] <= acc_next;
     end
   end
 
   // ---------------------------------------------------------------------------------------------
-  // Stage 2: finished accumulators (loaded in g_pe) plus the fold's thresholds (or biases).
+  // Stage 2: finished accumulators (loaded in g_lane) plus the fold's thresholds (or biases).
   // Stage 3: thresholded levels (or acc + bias), computed only when stage 2 moves on.
 
   always_ff @(posedge ap_clk) begin
@@ -240,7 +220,7 @@ module mvtu #(
       s2_valid_q <= 1'b0;
       s3_valid_q <= 1'b0;
     end else if (advance) begin
-      s2_valid_q <= s1_valid_q && s1_last_q;
+      s2_valid_q <= d_valid && d_last;
       s3_valid_q <= s2_valid_q;
     end
   end
@@ -254,14 +234,17 @@ module mvtu #(
     ) u_brom (
       .ap_clk,
       .en   (s2_load),
-      .addr (s1_nf_q),
+      .addr (d_nf),
       .rdata(t_s2_q)
     );
-    for (genvar p = 0; p < PE; p++) begin : g_add
-      always_ff @(posedge ap_clk) begin
-        if (s3_load) begin
-          s3_q[p*ACC_BITS +: ACC_BITS] <=
-              acc_s2_q[p*ACC_BITS +: ACC_BITS] + t_s2_q[p*ACC_BITS +: ACC_BITS];
+    for (genvar v = 0; v < MMV; v++) begin : g_vec
+      for (genvar p = 0; p < PE; p++) begin : g_add
+        localparam int unsigned L = v * PE + p;
+        always_ff @(posedge ap_clk) begin
+          if (s3_load) begin
+            s3_q[L*ACC_BITS +: ACC_BITS] <=
+                acc_s2_q[L*ACC_BITS +: ACC_BITS] + t_s2_q[p*ACC_BITS +: ACC_BITS];
+          end
         end
       end
     end
@@ -274,27 +257,29 @@ module mvtu #(
     ) u_trom (
       .ap_clk,
       .en   (s2_load),
-      .addr (s1_nf_q),
+      .addr (d_nf),
       .rdata(t_s2_q)
     );
-    multithreshold #(
-      .LANES(PE),
-      .VBITS(ACC_BITS),
-      .NT   (NT),
-      .OBITS(OBITS)
-    ) u_mt (
-      .ap_clk,
-      .en (s3_load),
-      .v  (acc_s2_q),
-      .thr(t_s2_q),
-      .q  (s3_q)
-    );
+    for (genvar v = 0; v < MMV; v++) begin : g_vec
+      multithreshold #(
+        .LANES(PE),
+        .VBITS(ACC_BITS),
+        .NT   (NT),
+        .OBITS(OBITS)
+      ) u_mt (
+        .ap_clk,
+        .en (s3_load),
+        .v  (acc_s2_q[v*PE*ACC_BITS +: PE*ACC_BITS]),
+        .thr(t_s2_q),
+        .q  (s3_q[v*PE*OBITS +: PE*OBITS])
+      );
+    end
   end
 
   // ---------------------------------------------------------------------------------------------
   // Output buffer: a registered tready back into the pipeline, stable data under backpressure.
   axis_skid #(
-    .WIDTH(OutBits)
+    .WIDTH(MMV * PE * OutElemBits)
   ) u_out (
     .ap_clk,
     .ap_rst_n,

@@ -48,10 +48,15 @@ pub fn layer_library(acc: &Accelerator, t: &LayerTop, mode: BuildMode) -> Result
 
 /// Probe names for the watchdog, FIFO occupancies in pipeline order.
 pub fn probes(acc: &Accelerator) -> Vec<Probe> {
-    acc.probes
+    sim_probes(&acc.probes)
+}
+
+/// The generator's probes as the simulator's watchdog reads them.
+pub fn sim_probes(probes: &[rtlgen::Probe]) -> Vec<Probe> {
+    probes
         .iter()
         .map(|p| match p.kind {
-            ProbeKind::Beats => Probe::counter(&p.name),
+            ProbeKind::Beats | ProbeKind::Peak => Probe::counter(&p.name),
             ProbeKind::Occupancy => Probe::occupancy(&p.name),
         })
         .collect()

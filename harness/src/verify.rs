@@ -32,35 +32,75 @@ impl std::fmt::Display for Mismatch {
 
 pub struct RtlEvaluation {
     pub images: Vec<RtlImage>,
+    /// Index of the simulator instance that ran each image (cycles compare only within one).
+    pub instance: Vec<usize>,
+    /// The golden model's output for each image.
+    pub golden: Vec<golden_model::Inference>,
     pub mismatches: Vec<Mismatch>,
     /// Metrics of the RTL's labels and logit margins.
     pub metrics: BinaryMetrics,
-    /// Cycles of the whole run (reset excluded) and its wall time.
+    /// Cycles of the whole run, summed over instances (reset excluded), and its wall time.
     pub cycles: u64,
     pub seconds: f64,
 }
 
-/// Streams `samples` back to back through a fresh simulation (seed `seed`: x-initial values of a
-/// `--x-initial unique` build) and compares every output with the golden model.
-pub fn evaluate_rtl(acc: &Accelerator, lib: &sim::Library, model: &Model, samples: &[dataset::Sample], seed: u64) -> Result<RtlEvaluation> {
+/// Simulator instances to run side by side by default: one per core.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Streams `samples` through `jobs` fresh simulations side by side (each takes a contiguous share,
+/// back to back; seed `seed`: x-initial values of a `--x-initial unique` build) and compares every
+/// output with the golden model, which runs on the same threads. Labels, logits and mismatches do
+/// not depend on `jobs`.
+pub fn evaluate_rtl(
+    acc: &Accelerator,
+    lib: &sim::Library,
+    model: &Model,
+    samples: &[dataset::Sample],
+    seed: u64,
+    jobs: usize,
+) -> Result<RtlEvaluation> {
+    anyhow::ensure!(jobs >= 1, "jobs = 0: at least one simulator instance is needed");
+    anyhow::ensure!(!samples.is_empty(), "no images to run through the RTL");
     let started = Instant::now();
-    let mut sim = cosim::new_sim(lib, acc, seed, None)?;
-    let start_cycle = sim.cycle();
-    let pixels: Vec<&[u8]> = samples.iter().map(|s| s.pixels.as_slice()).collect();
-    let images = cosim::run_images(&mut sim, acc, &pixels, &sim::Stalls::none(), WATCHDOG)?;
-    let cycles = sim.cycle() - start_cycle;
-    sim.close()?;
+    let chunk = samples.len().div_ceil(jobs.min(samples.len()));
+    let parts: Vec<Result<(Vec<RtlImage>, Vec<golden_model::Inference>, u64)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = samples
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || -> Result<_> {
+                    let mut sim = cosim::new_sim(lib, acc, seed, None)?;
+                    let start_cycle = sim.cycle();
+                    let pixels: Vec<&[u8]> = part.iter().map(|s| s.pixels.as_slice()).collect();
+                    let images = cosim::run_images(&mut sim, acc, &pixels, &sim::Stalls::none(), WATCHDOG)?;
+                    let cycles = sim.cycle() - start_cycle;
+                    sim.close()?;
+                    let golden = part.iter().map(|s| model.infer(&s.pixels)).collect::<Result<Vec<_>, _>>()?;
+                    Ok((images, golden, cycles))
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().expect("a simulation thread panicked")).collect()
+    });
+    let (mut images, mut instance, mut golden, mut cycles) = (vec![], vec![], vec![], 0);
+    for (k, part) in parts.into_iter().enumerate() {
+        let (im, g, c) = part?;
+        instance.extend(std::iter::repeat_n(k, im.len()));
+        images.extend(im);
+        golden.extend(g);
+        cycles += c;
+    }
     let seconds = started.elapsed().as_secs_f64();
     let mut mismatches = vec![];
-    for (s, r) in samples.iter().zip(&images) {
-        let g = model.infer(&s.pixels)?;
+    for ((s, r), g) in samples.iter().zip(&images).zip(&golden) {
         if g.label != r.label || g.logits != r.logits {
             mismatches.push(Mismatch {
                 image: s.path.display().to_string(),
                 rtl_label: r.label,
                 rtl_logits: r.logits.clone(),
                 golden_label: g.label,
-                golden_logits: g.logits,
+                golden_logits: g.logits.clone(),
             });
         }
     }
@@ -68,5 +108,5 @@ pub fn evaluate_rtl(acc: &Accelerator, lib: &sim::Library, model: &Model, sample
     let predicted: Vec<u8> = images.iter().map(|r| r.label as u8).collect();
     let scores: Vec<i64> = images.iter().map(|r| r.logits[1] as i64 - r.logits[0] as i64).collect();
     let metrics = metrics::binary_metrics(&labels, &predicted, &scores)?;
-    Ok(RtlEvaluation { images, mismatches, metrics, cycles, seconds })
+    Ok(RtlEvaluation { images, instance, golden, mismatches, metrics, cycles, seconds })
 }

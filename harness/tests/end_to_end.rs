@@ -13,7 +13,7 @@ fn default_model_is_bit_exact_on_rtl_over_the_test_split() {
     assert_eq!(test.samples.len(), 624);
     // A different x-initial seed every run: a missing reset cannot hide behind one lucky pattern.
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let ev = verify::evaluate_rtl(&acc, &lib, &model, &test.samples, seed).unwrap();
+    let ev = verify::evaluate_rtl(&acc, &lib, &model, &test.samples, seed, verify::default_jobs()).unwrap();
     let shown: Vec<String> = ev.mismatches.iter().take(5).map(|m| m.to_string()).collect();
     assert!(ev.mismatches.is_empty(), "seed {seed}: {} mismatches, e.g.\n{}", ev.mismatches.len(), shown.join("\n"));
     eprintln!("624 images, 0 mismatches, RTL accuracy {:.4}, {} cycles in {:.1} s (seed {seed})", ev.metrics.accuracy, ev.cycles, ev.seconds);

@@ -24,6 +24,8 @@ pub enum ProbeKind {
     Beats,
     /// Current FIFO occupancy.
     Occupancy,
+    /// Largest FIFO occupancy since reset (FIFO sizing from simulation).
+    Peak,
 }
 
 fn param(v: &Param) -> String {
@@ -102,6 +104,7 @@ pub fn probes(plan: &Plan) -> Vec<Probe> {
         v.push(Probe { name: format!("{}.beats", st.name), stage: st.name.clone(), kind: ProbeKind::Beats });
         if st.kind == Kind::Fifo {
             v.push(Probe { name: format!("{}.count", st.name), stage: st.name.clone(), kind: ProbeKind::Occupancy });
+            v.push(Probe { name: format!("{}.peak", st.name), stage: st.name.clone(), kind: ProbeKind::Peak });
         }
     }
     v
@@ -145,6 +148,16 @@ pub fn sim_top(plan: &Plan, probes: &[Probe]) -> String {
             }
             ProbeKind::Occupancy => {
                 let _ = writeln!(s, "  assign dbg_probes[{} +: 32] = 32'(u_core.{}_count);", 32 * i, p.stage);
+            }
+            ProbeKind::Peak => {
+                let _ = writeln!(
+                    s,
+                    "  logic [31:0] probe_{i};\n  always_ff @(posedge ap_clk) begin\n    if (!ap_rst_n) probe_{i} <= '0;\n    \
+                     else if (32'(u_core.{c}_count) > probe_{i}) probe_{i} <= 32'(u_core.{c}_count);\n  end\n  \
+                     assign dbg_probes[{} +: 32] = probe_{i};",
+                    32 * i,
+                    c = p.stage
+                );
             }
         }
     }

@@ -1,7 +1,10 @@
 //! Analytical resource and cycle estimates per stage and per layer, from the same folding the RTL is
-//! generated with, so reports can put estimate and measurement side by side. The resource model is
-//! deliberately simple (in the spirit of FINN's analytical estimates) and labelled as an estimate.
+//! generated with, so reports can put estimate and measurement side by side and the automatic
+//! folding can pick the cheapest design. The model is deliberately simple (in the spirit of FINN's
+//! analytical estimates), its coefficients fitted to Yosys `synth_xilinx -family xcup -abc9` on the
+//! generated stages, and labelled as an estimate.
 
+use super::folding::{self, LayerFold, MatShape, Window};
 use super::plan::{Kind, Plan, Stage};
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +25,44 @@ impl std::ops::AddAssign for Resources {
     }
 }
 
+impl Resources {
+    /// One number to minimise when choosing a folding: LUTs, with a flop, a block RAM and a DSP
+    /// slice weighted by how scarce each is on the device next to LUTs.
+    pub fn cost(&self) -> f64 {
+        let d = Device::XCZU7EV;
+        self.lut as f64
+            + self.ff as f64 * d.lut / d.ff
+            + self.bram18 as f64 * d.lut / (2.0 * d.bram36)
+            + self.dsp as f64 * d.lut / d.dsp
+    }
+}
+
+/// Capacity of the target device.
+#[derive(Clone, Copy, Debug)]
+pub struct Device {
+    pub name: &'static str,
+    pub lut: f64,
+    pub ff: f64,
+    pub bram36: f64,
+    pub uram: f64,
+    pub dsp: f64,
+}
+
+impl Device {
+    pub const XCZU7EV: Device =
+        Device { name: "XCZU7EV (ZCU104)", lut: 230_400.0, ff: 460_800.0, bram36: 312.0, uram: 96.0, dsp: 1_728.0 };
+
+    pub fn lut_pct(&self, r: &Resources) -> f64 {
+        r.lut as f64 / self.lut * 100.0
+    }
+    pub fn dsp_pct(&self, r: &Resources) -> f64 {
+        r.dsp as f64 / self.dsp * 100.0
+    }
+    pub fn bram_pct(&self, r: &Resources) -> f64 {
+        r.bram18 as f64 / (2.0 * self.bram36) * 100.0
+    }
+}
+
 /// LUT6s holding `bits` of distributed ROM/RAM (64x1 each).
 fn lutram(bits: u64) -> u64 {
     bits.div_ceil(64)
@@ -33,57 +74,162 @@ fn bram18(width: u64, depth: u64) -> u64 {
     width.div_ceil(w) * depth.div_ceil(d)
 }
 
+/// Bits of `n`-way counts: ceil(log2(n + 1)).
+fn count_bits(n: u64) -> u64 {
+    64 - n.leading_zeros() as u64
+}
+
+/// The matrix-vector unit's parameters, as the plan writes them.
+#[derive(Clone, Copy, Debug)]
+pub struct MvtuParams {
+    pub mw: u64,
+    pub mh: u64,
+    pub pe: u64,
+    pub simd: u64,
+    pub mmv: u64,
+    pub wbits: u64,
+    pub abits: u64,
+    pub obits: u64,
+    pub acc_bits: u64,
+    pub use_bram: bool,
+}
+
+/// Whether the plan puts a weight memory in block RAM (big enough and deep enough).
+pub fn weights_in_bram(s: MatShape, f: LayerFold) -> bool {
+    let bits = s.rows * s.cols * s.wbits;
+    let depth = (s.rows / f.pe) * (s.cols / f.simd);
+    bits >= 8192 && depth >= 32
+}
+
+pub fn mvtu(m: MvtuParams) -> Resources {
+    let MvtuParams { mw, mh, pe, simd, mmv, wbits: w, abits: a, obits: o, acc_bits: acc, use_bram } = m;
+    let depth = (mh / pe) * (mw / simd);
+    let lanes = pe * mmv;
+    let binary = w == 1 && a == 1;
+    // One dot product: products (or XNORs) and the adder tree down to one value.
+    let dot = if binary {
+        // XNOR + popcount compressors: about one LUT per input bit, plus the adders of the
+        // 64-lane group counts.
+        simd + simd.div_ceil(64).saturating_sub(1) * acc
+    } else {
+        let prod_bits = if w == 1 || a == 1 { w + a + 1 } else { w + a };
+        // A bipolar operand is a conditional negate (one LUT per product bit); a 2-bit operand
+        // two partial products; otherwise a LUT multiplier of about (W*A)/2 LUTs.
+        let product = if w == 1 || a == 1 { prod_bits } else if w == 2 || a == 2 { 2 * prod_bits } else { w * a / 2 + prod_bits };
+        simd * product + simd.saturating_sub(1) * (prod_bits + count_bits(simd))
+    };
+    let nt = if o == 0 { 0 } else { (1u64 << o) - 1 };
+    // Accumulator adder and the threshold comparators (or the bias adder).
+    let per_lane = dot + acc + if o == 0 { acc } else { nt * acc.div_ceil(2) };
+    let width = pe * simd * w;
+    let (mem_lut, mem_bram) = if use_bram {
+        (0, bram18(width, depth))
+    } else if depth == 1 {
+        // A one-word ROM is a constant folded into the XNORs.
+        (0, 0)
+    } else {
+        (width * depth.div_ceil(64), 0)
+    };
+    let thresholds = if mh / pe > 1 { lutram(mh * nt * acc) } else { 0 };
+    let input_buffer = if mh / pe > 1 { lutram(mw * a * mmv) } else { 0 };
+    let out_bits = lanes * if o == 0 { acc } else { o };
+    Resources {
+        lut: 40 + lanes * per_lane + mem_lut + thresholds + input_buffer,
+        ff: lanes * 2 * acc + 2 * out_bits + 2 * simd * a * mmv + lanes * simd.div_ceil(64) * count_bits(64.min(simd)) + 32,
+        bram18: mem_bram,
+        dsp: 0,
+    }
+}
+
+/// Resources of one layer's matrix-vector unit and sliding window at a folding (no converters or
+/// FIFOs): what the automatic folding compares.
+pub fn layer_cost(s: MatShape, f: LayerFold) -> Resources {
+    let mut r = mvtu(MvtuParams {
+        mw: s.cols as u64,
+        mh: s.rows as u64,
+        pe: f.pe as u64,
+        simd: f.simd as u64,
+        mmv: f.mmv as u64,
+        wbits: s.wbits as u64,
+        abits: s.abits as u64,
+        obits: s.obits as u64,
+        acc_bits: s.acc_bits as u64,
+        use_bram: weights_in_bram(s, f),
+    });
+    if let Some(g) = s.conv {
+        let (k, w, c, e) = (g.k as u64, g.ifm_w as u64, g.channels as u64, s.abits as u64);
+        r += match folding::window(g, f) {
+            Window::Serial => serial_window(k, w, c, f.simd as u64, e),
+            Window::Parallel => parallel_window(k, w, c, f.mmv as u64, e),
+        };
+    }
+    r
+}
+
+fn serial_window(k: u64, w: u64, c: u64, simd: u64, e: u64) -> Resources {
+    let bits = (k + 1) * w * c * e;
+    let (lut, bram) = if bits > 4096 { (0, bram18(simd * e, (k + 1) * w * c / simd)) } else { (lutram(bits), 0) };
+    Resources { lut: 60 + lut + simd * e, ff: 60 + 2 * simd * e, bram18: bram, dsp: 0 }
+}
+
+fn parallel_window(k: u64, w: u64, c: u64, px: u64, e: u64) -> Resources {
+    // Delay line of K-1 rows in LUT RAM, the register chain of K-1 columns and the output
+    // skid buffer of PIXELS whole windows.
+    let line = lutram((k - 1) * w * c * e) + (k - 1) * px * c * e;
+    let window = px * k * k * c * e;
+    Resources { lut: 40 + line + window, ff: 40 + (k - 1) * k * c * e + 2 * window + px * c * e, bram18: 0, dsp: 0 }
+}
+
 pub fn stage(s: &Stage) -> Resources {
     let p = |k: &str| s.int(k) as u64;
     match s.kind {
-        Kind::Mvtu => {
-            let (mw, mh, pe, simd) = (p("MW"), p("MH"), p("PE"), p("SIMD"));
-            let (w, a, o, acc) = (p("WBITS"), p("ABITS"), p("OBITS"), p("ACC_BITS"));
-            // Per PE: products, adder tree, accumulator, threshold comparators.
-            let products = if w == 1 && a == 1 { simd } else { simd * (2 * (w + a).div_ceil(6) - 1) * (w + a) };
-            let tree = if w == 1 && a == 1 { simd } else { (w + a) * (2 * simd - 1) };
-            let nt = if o == 0 { 0 } else { (1u64 << o) - 1 };
-            let compare = nt * acc.div_ceil(2);
-            let per_pe = products + tree + acc + compare;
-            let depth = (mh / pe) * (mw / simd);
-            let width = pe * simd * w;
-            let (mem_lut, mem_bram) = if p("USE_BRAM") == 1 { (0, bram18(width, depth)) } else { (lutram(width * depth), 0) };
-            let thresholds = lutram(mh * nt * acc);
-            let input_buffer = lutram(mw * a);
-            Resources {
-                lut: 40 + pe * per_pe + mem_lut + thresholds + input_buffer,
-                ff: pe * acc + pe * o.max(acc * (o == 0) as u64) + simd * a + width + 32,
-                bram18: mem_bram,
-                dsp: 0,
-            }
-        }
-        Kind::SlidingWindow => {
-            let (k, w, c, e) = (p("K"), p("IFM_W"), p("CHANNELS"), p("EBITS"));
-            let simd = p("SIMD");
-            let bits = (k + 1) * w * c * e;
-            let (lut, bram) = if bits > 4096 { (0, bram18(simd * e, (k + 1) * w * c / simd)) } else { (lutram(bits), 0) };
-            Resources { lut: 60 + lut + simd * e, ff: 60 + 2 * simd * e, bram18: bram, dsp: 0 }
-        }
+        Kind::Mvtu => mvtu(MvtuParams {
+            mw: p("MW"),
+            mh: p("MH"),
+            pe: p("PE"),
+            simd: p("SIMD"),
+            mmv: p("MMV"),
+            wbits: p("WBITS"),
+            abits: p("ABITS"),
+            obits: p("OBITS"),
+            acc_bits: p("ACC_BITS"),
+            use_bram: p("USE_BRAM") == 1,
+        }),
+        Kind::SlidingWindow => serial_window(p("K"), p("IFM_W"), p("CHANNELS"), p("SIMD"), p("EBITS")),
+        Kind::SlidingWindowPar => parallel_window(p("K"), p("IFM_W"), p("CHANNELS"), p("PIXELS"), p("EBITS")),
         Kind::MaxPool => {
             let (w, c, pe, e) = (p("IFM_W"), p("CHANNELS"), p("PE"), p("EBITS"));
             Resources { lut: 30 + lutram(w / 2 * c * e) + 2 * pe * e, ff: 30 + 2 * pe * e, bram18: 0, dsp: 0 }
         }
+        Kind::MaxPoolPar => {
+            let (w, c, px, e) = (p("IFM_W"), p("CHANNELS"), p("PIXELS"), p("EBITS"));
+            let out = px / 2 * c * e;
+            Resources { lut: 30 + lutram(w / 2 * c * e) + 3 * out, ff: 30 + 2 * out, bram18: 0, dsp: 0 }
+        }
         Kind::InputQuant => {
             let (lanes, o) = (p("LANES"), p("OBITS"));
             let nt = (1u64 << o) - 1;
-            // Thresholds are constants, so each comparator against one is about a LUT and a quarter
-            // (Yosys on the 8-bit identity quantizer: 2,499 LUT for 8 lanes x 255 thresholds); the
-            // flops are the level register and the output skid buffer.
+            // Thresholds are constants, so each comparator against one is about a LUT and a quarter;
+            // the flops are the level register and the output skid buffer.
             Resources { lut: 10 + lanes * nt * 5 / 4, ff: 10 + 2 * lanes * o, bram18: 0, dsp: 0 }
         }
         Kind::WidthConverter => {
             let width = s.in_width.max(s.out_width) as u64;
-            Resources { lut: 10 + width, ff: 10 + width, bram18: 0, dsp: 0 }
+            if s.in_width == s.out_width {
+                Resources::default()
+            } else {
+                Resources { lut: 10 + width, ff: 10 + width, bram18: 0, dsp: 0 }
+            }
         }
         Kind::Fifo => {
             let (width, depth) = (p("WIDTH"), p("DEPTH"));
-            // Shallow FIFOs become SRL32 shift registers, one LUT per bit per 32 entries.
-            Resources { lut: 20 + width * depth.div_ceil(32), ff: 20 + width, bram18: 0, dsp: 0 }
+            if depth > 32 {
+                // Block RAM behind an output register.
+                Resources { lut: 30, ff: 30 + width, bram18: bram18(width, depth - 1), dsp: 0 }
+            } else {
+                // Shallow FIFOs become LUT RAM, one LUT per bit per 32 entries.
+                Resources { lut: 20 + width * depth.div_ceil(32), ff: 20 + width, bram18: 0, dsp: 0 }
+            }
         }
         Kind::LabelSelect => {
             let n = p("NUM_CLASSES");
@@ -115,4 +261,54 @@ pub fn layers(plan: &Plan, names: &[String]) -> Vec<LayerEstimate> {
             LayerEstimate { layer: i, name: name.clone(), cycles, resources: r }
         })
         .collect()
+}
+
+/// Pipeline latency of a stage (cycles from an input beat to the output beat it completes) and
+/// the work left after its last input beat.
+fn delays(s: &Stage) -> (u64, u64) {
+    let p = |k: &str| s.int(k) as u64;
+    match s.kind {
+        Kind::Mvtu => {
+            let (nf, sf) = (p("MH") / p("PE"), p("MW") / p("SIMD"));
+            let groups = p("SIMD").div_ceil(if p("WBITS") == 1 && p("ABITS") == 1 { 64 } else { 4 });
+            let tree = if groups <= 1 { 0 } else { (count_bits(groups - 1) + 1) / 2 };
+            (5 + tree, (nf - 1) * sf)
+        }
+        Kind::SlidingWindow => (3, p("CHANNELS") / p("SIMD")),
+        Kind::Fifo => (if p("DEPTH") > 32 { 2 } else { 1 }, 0),
+        Kind::WidthConverter => (1, (s.out_beats / s.in_beats.max(1)).saturating_sub(1)),
+        Kind::InputQuant => (2, 0),
+        Kind::SlidingWindowPar | Kind::MaxPool | Kind::MaxPoolPar | Kind::LabelSelect => (1, 0),
+    }
+}
+
+/// Share of a stage's input that must arrive before its first output beat.
+fn fill(s: &Stage) -> f64 {
+    let p = |k: &str| s.int(k) as f64;
+    match s.kind {
+        Kind::SlidingWindow | Kind::SlidingWindowPar => {
+            ((p("K") - 1.0) * p("IFM_W") + p("K")) / (p("IFM_H") * p("IFM_W"))
+        }
+        Kind::MaxPool | Kind::MaxPoolPar => (p("IFM_W") + 2.0) / (p("IFM_H") * p("IFM_W")),
+        // A dense layer's first output fold needs the whole vector; a convolution's only its window.
+        Kind::Mvtu if s.out_beats * (p("PE") as u64) <= p("MH") as u64 => 1.0,
+        Kind::Mvtu => 0.0,
+        Kind::LabelSelect => 1.0,
+        _ => 0.0,
+    }
+}
+
+/// Estimated latency of one image through an idle pipeline: first input beat to the output beat,
+/// with the input at full rate. Each stage starts once enough of its input has arrived and ends
+/// when both its input has ended (plus its remaining work) and its own cycle count has elapsed.
+pub fn latency(plan: &Plan) -> u64 {
+    let (mut first, mut last) = (0.0f64, plan.stages.first().map_or(0, |s| s.in_beats.saturating_sub(1)) as f64);
+    for s in &plan.stages {
+        let (lat, tail) = delays(s);
+        let start = first + fill(s) * (last - first);
+        let end = (last + (lat + tail) as f64).max(start + s.cycles as f64 + lat as f64 - 1.0);
+        first = start + lat as f64;
+        last = end;
+    }
+    last.round() as u64
 }

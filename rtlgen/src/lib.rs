@@ -10,7 +10,7 @@ pub mod mem;
 pub mod plan;
 
 pub use emit::{CORE, Probe, ProbeKind, SIM_TOP};
-pub use estimate::{LayerEstimate, Resources};
+pub use estimate::{Device, LayerEstimate, Resources};
 pub use folding::{Folding, LayerFold, Limits};
 pub use plan::{Kind, Param, Stage};
 
@@ -46,6 +46,9 @@ pub struct Accelerator {
     pub layers: Vec<LayerEstimate>,
     /// Estimated initiation interval: the slowest stage.
     pub ii_estimate: u64,
+    /// Estimated latency of one image through an idle pipeline (first input beat to output).
+    #[serde(default)]
+    pub latency_estimate: u64,
     /// One top per model layer holding only that layer's stages, for per-layer timing and for
     /// localising a mismatch.
     pub layer_tops: Vec<LayerTop>,
@@ -121,11 +124,12 @@ fn write(model: &Model, folding: &Folding, dir: &Path, replace: bool) -> anyhow:
     let names: Vec<String> = model.layers().iter().map(|l| l.name.clone()).collect();
     let layers = estimate::layers(&plan, &names);
     let hash = model.content_hash();
+    // A layer that is pure wiring (the identity input quantizer) has no stages and no top.
     let layer_tops: Vec<LayerTop> = (0..model.layers().len())
-        .map(|i| {
+        .filter_map(|i| {
             let st: Vec<&Stage> = plan.stages.iter().filter(|s| s.layer == i).collect();
-            let (first, last) = (st[0], st[st.len() - 1]);
-            LayerTop {
+            let (first, last) = (st.first()?, st.last()?);
+            Some(LayerTop {
                 layer: i,
                 name: model.layers()[i].name.clone(),
                 module: emit::layer_module(i),
@@ -135,7 +139,7 @@ fn write(model: &Model, folding: &Folding, dir: &Path, replace: bool) -> anyhow:
                 out_ebits: last.out_ebits,
                 in_beats: first.in_beats,
                 out_beats: last.out_beats,
-            }
+            })
         })
         .collect();
     let acc = Accelerator {
@@ -148,6 +152,7 @@ fn write(model: &Model, folding: &Folding, dir: &Path, replace: bool) -> anyhow:
         num_classes: model.classes().len(),
         in_beats: folding::input_cycles(model, folding.in_pixels),
         ii_estimate: plan.stages.iter().map(|s| s.cycles).max().unwrap_or(0),
+        latency_estimate: estimate::latency(&plan),
         stages: plan.stages.clone(),
         probes: probes.clone(),
         layers,

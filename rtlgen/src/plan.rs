@@ -2,7 +2,7 @@
 //! windows, matrix-vector-threshold units, max-pools, FIFOs and the label unit, with their parameters,
 //! stream widths, beats per image and memory images.
 
-use super::folding::{Folding, LayerFold};
+use super::folding::{self, Folding, LayerFold, Window};
 use super::mem;
 use golden_model::ops::OutputStage;
 use golden_model::{Model, Op};
@@ -22,8 +22,10 @@ pub enum Kind {
     InputQuant,
     WidthConverter,
     SlidingWindow,
+    SlidingWindowPar,
     Mvtu,
     MaxPool,
+    MaxPoolPar,
     Fifo,
     LabelSelect,
 }
@@ -34,8 +36,10 @@ impl Kind {
             Kind::InputQuant => "input_quant",
             Kind::WidthConverter => "stream_width_converter",
             Kind::SlidingWindow => "sliding_window",
+            Kind::SlidingWindowPar => "sliding_window_par",
             Kind::Mvtu => "mvtu",
             Kind::MaxPool => "maxpool",
+            Kind::MaxPoolPar => "maxpool_par",
             Kind::Fifo => "stream_fifo",
             Kind::LabelSelect => "label_select",
         }
@@ -89,7 +93,8 @@ fn gcd(a: usize, b: usize) -> usize {
 
 struct Builder<'a> {
     stages: Vec<Stage>,
-    memories: BTreeMap<String, String>,
+    /// None when only the stage chain is wanted (folding search): memory images are the costly part.
+    memories: Option<BTreeMap<String, String>>,
     folding: &'a Folding,
     /// Fold (elements per beat) and element bits of the stream the last stage produces.
     fold: usize,
@@ -129,9 +134,11 @@ impl Builder<'_> {
         }
         let mid = gcd(self.fold, fold);
         let steps: Vec<usize> = if mid == self.fold || mid == fold { vec![fold] } else { vec![mid, fold] };
+        // A layer may convert twice (into a window-parallel generator and out of it).
+        let before = self.stages.iter().filter(|s| s.layer == layer && s.kind == Kind::WidthConverter).count();
         for (i, to) in steps.into_iter().enumerate() {
             let mut s = self.stage(
-                format!("{prefix}_dwc{i}"),
+                format!("{prefix}_dwc{}", before + i),
                 Kind::WidthConverter,
                 layer,
                 vec![
@@ -159,13 +166,20 @@ impl Builder<'_> {
         }
     }
 
+    fn memory(&mut self, file: &str, text: impl FnOnce() -> String) {
+        if let Some(m) = &mut self.memories {
+            m.insert(file.to_string(), text());
+        }
+    }
+
     fn fifo(&mut self, layer: usize, prefix: &str) {
         let width = self.fold * self.ebits;
+        let depth = self.folding.fifo_after(layer);
         let mut s = self.stage(
             format!("{prefix}_fifo"),
             Kind::Fifo,
             layer,
-            vec![("WIDTH", Param::Int(width as i64)), ("DEPTH", Param::Int(self.folding.fifo_depth as i64))],
+            vec![("WIDTH", Param::Int(width as i64)), ("DEPTH", Param::Int(depth as i64))],
         );
         s.out_width = width;
         s.out_beats = s.in_beats;
@@ -175,12 +189,28 @@ impl Builder<'_> {
 
 /// `mem_dir` is where the memory images will live; stage parameters name them by absolute path.
 pub fn plan(model: &Model, folding: &Folding, mem_dir: &std::path::Path) -> Result<Plan, String> {
+    build(model, folding, Some(mem_dir))
+}
+
+/// The stage chain alone (no memory images, placeholder file parameters): for estimates while
+/// searching foldings.
+pub fn plan_shape(model: &Model, folding: &Folding) -> Result<Plan, String> {
+    build(model, folding, None)
+}
+
+/// An input quantizer with 8-bit output and thresholds 1..=255 passes pixels through unchanged:
+/// it is wiring, not 255 comparators per lane, so it gets no stage at all.
+fn is_identity(q: &golden_model::ops::InputQuant) -> bool {
+    *q == golden_model::ops::InputQuant::identity(q.channels())
+}
+
+fn build(model: &Model, folding: &Folding, mem_dir: Option<&std::path::Path>) -> Result<Plan, String> {
     folding.validate(model)?;
-    let path = |f: &str| Param::Str(mem_dir.join(f).display().to_string());
+    let path = |f: &str| Param::Str(mem_dir.map_or_else(|| f.to_string(), |d| d.join(f).display().to_string()));
     let input = model.input_shape();
     let mut b = Builder {
         stages: vec![],
-        memories: BTreeMap::new(),
+        memories: mem_dir.map(|_| BTreeMap::new()),
         folding,
         fold: folding.in_pixels,
         ebits: 8,
@@ -191,9 +221,10 @@ pub fn plan(model: &Model, folding: &Folding, mem_dir: &std::path::Path) -> Resu
         let name = format!("l{i}_{}", sanitize(&layer.name));
         let in_shape = model.layer_input_shape(i);
         match &layer.op {
+            Op::InputQuant(q) if is_identity(q) => {}
             Op::InputQuant(q) => {
                 let file = format!("{name}_thresholds.hex");
-                b.memories.insert(file.clone(), mem::input_thresholds_hex(q.thresholds()));
+                b.memory(&file, || mem::input_thresholds_hex(q.thresholds()));
                 let obits = q.out_type().bits as usize;
                 let mut s = b.stage(
                     name.clone(),
@@ -215,26 +246,54 @@ pub fn plan(model: &Model, folding: &Folding, mem_dir: &std::path::Path) -> Resu
             }
             Op::MaxPool => {
                 let c = in_shape.channels;
-                if c % b.fold != 0 {
-                    b.convert_to(gcd(b.fold, c), i, &name);
-                }
-                let mut s = b.stage(
-                    name.clone(),
-                    Kind::MaxPool,
-                    i,
-                    vec![
-                        ("IFM_H", Param::Int(in_shape.height as i64)),
-                        ("IFM_W", Param::Int(in_shape.width as i64)),
-                        ("CHANNELS", Param::Int(c as i64)),
-                        ("PE", Param::Int(b.fold as i64)),
-                        ("EBITS", Param::Int(b.ebits as i64)),
-                    ],
-                );
                 let out = model.output_shape(i);
-                b.elems = out.len() as u64;
-                s.out_width = s.in_width;
-                s.out_beats = b.elems / b.fold as u64;
-                b.push(s);
+                // Whole pixels per beat: an even count goes to the pixel-parallel pool as it is; an
+                // odd count above one is doubled first (an up-conversion keeps the rate).
+                let mut px = if b.fold % c == 0 { b.fold / c } else { 0 };
+                if px > 1 && px % 2 == 1 && in_shape.width % (2 * px) == 0 {
+                    b.convert_to(2 * c * px, i, &name);
+                    px *= 2;
+                }
+                if px >= 2 && px % 2 == 0 && in_shape.width % px == 0 {
+                    // Several whole pixels per beat (behind a multi-window convolution).
+                    let mut s = b.stage(
+                        name.clone(),
+                        Kind::MaxPoolPar,
+                        i,
+                        vec![
+                            ("IFM_H", Param::Int(in_shape.height as i64)),
+                            ("IFM_W", Param::Int(in_shape.width as i64)),
+                            ("CHANNELS", Param::Int(c as i64)),
+                            ("PIXELS", Param::Int(px as i64)),
+                            ("EBITS", Param::Int(b.ebits as i64)),
+                        ],
+                    );
+                    b.fold = c * px / 2;
+                    b.elems = out.len() as u64;
+                    s.out_width = b.fold * b.ebits;
+                    s.out_beats = b.elems / b.fold as u64;
+                    b.push(s);
+                } else {
+                    if c % b.fold != 0 {
+                        b.convert_to(gcd(b.fold, c), i, &name);
+                    }
+                    let mut s = b.stage(
+                        name.clone(),
+                        Kind::MaxPool,
+                        i,
+                        vec![
+                            ("IFM_H", Param::Int(in_shape.height as i64)),
+                            ("IFM_W", Param::Int(in_shape.width as i64)),
+                            ("CHANNELS", Param::Int(c as i64)),
+                            ("PE", Param::Int(b.fold as i64)),
+                            ("EBITS", Param::Int(b.ebits as i64)),
+                        ],
+                    );
+                    b.elems = out.len() as u64;
+                    s.out_width = s.in_width;
+                    s.out_beats = b.elems / b.fold as u64;
+                    b.push(s);
+                }
                 b.fifo(i, &name);
             }
             Op::Conv(_) | Op::Dense(_) => {
@@ -243,36 +302,54 @@ pub fn plan(model: &Model, folding: &Folding, mem_dir: &std::path::Path) -> Resu
                     Op::Dense(d) => (d.matvec(), None),
                     _ => unreachable!(),
                 };
-                let LayerFold { pe, simd } = folding.layers[i].expect("validated");
+                let lf @ LayerFold { pe, simd, mmv } = folding.layers[i].expect("validated");
                 if conv.is_none() {
                     b.hold_whole_vector();
                 }
-                b.convert_to(simd, i, &name);
                 let vectors = model.output_shape(i).pixels() as u64;
                 if let Some(c) = conv {
                     let k = c.kernel();
-                    let mut s = b.stage(
-                        format!("{name}_swg"),
-                        Kind::SlidingWindow,
-                        i,
-                        vec![
-                            ("K", Param::Int(k as i64)),
-                            ("IFM_H", Param::Int(in_shape.height as i64)),
-                            ("IFM_W", Param::Int(in_shape.width as i64)),
-                            ("CHANNELS", Param::Int(in_shape.channels as i64)),
-                            ("SIMD", Param::Int(simd as i64)),
-                            ("EBITS", Param::Int(b.ebits as i64)),
-                        ],
-                    );
-                    b.elems = vectors * mv.cols() as u64;
-                    s.out_width = s.in_width;
-                    s.out_beats = b.elems / simd as u64;
-                    b.push(s);
+                    let g = folding::ConvGeom { k, channels: in_shape.channels, ifm_h: in_shape.height, ifm_w: in_shape.width };
+                    let geometry = [
+                        ("K", Param::Int(k as i64)),
+                        ("IFM_H", Param::Int(in_shape.height as i64)),
+                        ("IFM_W", Param::Int(in_shape.width as i64)),
+                        ("CHANNELS", Param::Int(in_shape.channels as i64)),
+                    ];
+                    match folding::window(g, lf) {
+                        Window::Serial => {
+                            b.convert_to(simd, i, &name);
+                            let mut params = geometry.to_vec();
+                            params.push(("SIMD", Param::Int(simd as i64)));
+                            params.push(("EBITS", Param::Int(b.ebits as i64)));
+                            let mut s = b.stage(format!("{name}_swg"), Kind::SlidingWindow, i, params);
+                            b.elems = vectors * mv.cols() as u64;
+                            s.out_width = s.in_width;
+                            s.out_beats = b.elems / simd as u64;
+                            b.push(s);
+                        }
+                        Window::Parallel => {
+                            b.convert_to(in_shape.channels * mmv, i, &name);
+                            let mut params = geometry.to_vec();
+                            params.push(("PIXELS", Param::Int(mmv as i64)));
+                            params.push(("EBITS", Param::Int(b.ebits as i64)));
+                            let mut s = b.stage(format!("{name}_swg"), Kind::SlidingWindowPar, i, params);
+                            b.elems = vectors * mv.cols() as u64;
+                            b.fold = mmv * mv.cols();
+                            s.out_width = b.fold * b.ebits;
+                            s.out_beats = b.elems / b.fold as u64;
+                            b.push(s);
+                            // A SIMD narrower than the window takes it in several beats.
+                            b.convert_to(simd * mmv, i, &name);
+                        }
+                    }
+                } else {
+                    b.convert_to(simd, i, &name);
                 }
                 let acc = mem::acc_bits(mv);
                 let obits = mv.out_type().map_or(0, |t| t.bits as usize);
                 let wfile = format!("{name}_weights.hex");
-                b.memories.insert(wfile.clone(), mem::weights_hex(mv, pe, simd));
+                b.memory(&wfile, || mem::weights_hex(mv, pe, simd));
                 let weight_bits = (mv.rows() * mv.cols() * mv.weight_type().bits as usize) as i64;
                 let depth = (mv.rows() / pe) * (mv.cols() / simd);
                 let use_bram = weight_bits >= 8192 && depth >= 32;
@@ -281,6 +358,7 @@ pub fn plan(model: &Model, folding: &Folding, mem_dir: &std::path::Path) -> Resu
                     ("MH", Param::Int(mv.rows() as i64)),
                     ("PE", Param::Int(pe as i64)),
                     ("SIMD", Param::Int(simd as i64)),
+                    ("MMV", Param::Int(mmv as i64)),
                     ("WBITS", Param::Int(mv.weight_type().bits as i64)),
                     ("ABITS", Param::Int(mv.in_type().bits as i64)),
                     ("OBITS", Param::Int(obits as i64)),
@@ -292,25 +370,25 @@ pub fn plan(model: &Model, folding: &Folding, mem_dir: &std::path::Path) -> Resu
                 match mv.output() {
                     OutputStage::Threshold(t) => {
                         let f = format!("{name}_thresholds.hex");
-                        b.memories.insert(f.clone(), mem::thresholds_hex(mv, t, pe));
+                        b.memory(&f, || mem::thresholds_hex(mv, t, pe));
                         params.push(("THRESH_FILE", path(&f)));
                         files.push(("THRESH_FILE".into(), f));
                     }
                     OutputStage::Bias(bias) => {
                         let f = format!("{name}_bias.hex");
-                        b.memories.insert(f.clone(), mem::bias_hex(mv, bias, pe));
+                        b.memory(&f, || mem::bias_hex(mv, bias, pe));
                         params.push(("BIAS_FILE", path(&f)));
                         files.push(("BIAS_FILE".into(), f));
                     }
                 }
                 let mut s = b.stage(format!("{name}_mvtu"), Kind::Mvtu, i, params);
                 s.mem_files = files;
-                s.cycles = (mv.rows() / pe) as u64 * (mv.cols() / simd) as u64 * vectors;
-                b.fold = pe;
+                s.cycles = (mv.rows() / pe) as u64 * (mv.cols() / simd) as u64 * vectors.div_ceil(mmv as u64);
+                b.fold = pe * mmv;
                 b.ebits = if obits == 0 { acc } else { obits };
                 b.elems = vectors * mv.rows() as u64;
-                s.out_width = pe * b.ebits;
-                s.out_beats = b.elems / pe as u64;
+                s.out_width = b.fold * b.ebits;
+                s.out_beats = b.elems / b.fold as u64;
                 b.push(s);
                 if i + 1 < n {
                     b.fifo(i, &name);
@@ -335,7 +413,7 @@ pub fn plan(model: &Model, folding: &Folding, mem_dir: &std::path::Path) -> Resu
     }
     let in_width = folding.in_pixels * 8;
     let out_width = b.stages.last().map_or(0, |s| s.out_width);
-    Ok(Plan { stages: b.stages, memories: b.memories, in_width, out_width })
+    Ok(Plan { stages: b.stages, memories: b.memories.unwrap_or_default(), in_width, out_width })
 }
 
 /// A layer name as part of a SystemVerilog identifier (the `l<index>_` prefix keeps them unique).

@@ -3,12 +3,19 @@
 //! folding meets its target with the cheapest choice.
 
 use golden_model::testing;
-use rtlgen::{self, Folding, Kind, Limits, folding};
+use rtlgen::{self, Folding, Kind, LayerFold, Limits, estimate, folding};
 use proptest::prelude::*;
 
 fn limits() -> impl Strategy<Value = Limits> {
     (1usize..=8, 1usize..=8, 1usize..=4, 1usize..=64)
-        .prop_map(|(max_pe, max_simd, max_in_pixels, max_lanes)| Limits { max_pe, max_simd, max_in_pixels, max_lanes })
+        .prop_map(|(max_pe, max_simd, max_in_pixels, max_lanes)| Limits {
+            max_pe,
+            max_simd,
+            max_in_pixels,
+            max_lanes,
+            max_mmv: 2,
+            ..Limits::default()
+        })
 }
 
 proptest! {
@@ -53,13 +60,23 @@ proptest! {
         let f = Folding::auto(&model, Some(target), limits).unwrap();
         for (i, lf) in f.layers.iter().enumerate() {
             let (Some(lf), Some(s)) = (lf, folding::mat_shape(&model, i)) else { continue };
-            prop_assert!(folding::mv_cycles(s, *lf) <= target);
-            // No cheaper legal folding meets the target.
+            prop_assert!(folding::layer_cycles(s, *lf) <= target);
+            let cost = estimate::layer_cost(s, *lf).cost();
+            // No cheaper legal folding within the limits meets the target: every PE, SIMD and MMV
+            // the folding's own validation accepts is tried.
             for pe in folding::divisors(s.rows).into_iter().filter(|&p| p <= limits.max_pe) {
-                for simd in folding::divisors(s.simd_divides).into_iter().filter(|&d| d <= limits.max_simd && s.cols % d == 0 && pe * d <= limits.max_lanes) {
-                    let g = rtlgen::LayerFold { pe, simd };
-                    if folding::mv_cycles(s, g) <= target {
-                        prop_assert!(pe * simd >= lf.pe * lf.simd);
+                for simd in folding::divisors(s.cols).into_iter().filter(|&d| d <= limits.max_simd) {
+                    for mmv in 1..=limits.max_mmv {
+                        let g = LayerFold { pe, simd, mmv };
+                        let mut other = f.clone();
+                        other.layers[i] = Some(g);
+                        let multibit = !(s.wbits == 1 && s.abits == 1);
+                        if other.validate(&model).is_err() || (multibit && pe * simd * mmv > limits.max_lanes) {
+                            continue;
+                        }
+                        if folding::layer_cycles(s, g) <= target {
+                            prop_assert!(estimate::layer_cost(s, g).cost() >= cost, "{g:?} is cheaper than {lf:?}");
+                        }
                     }
                 }
             }
@@ -85,7 +102,7 @@ fn explicit_folding_errors_name_the_layer() {
     );
     let mut f = Folding::auto(&model, None, Limits::default()).unwrap();
     let i = f.layers.iter().position(|l| l.is_some()).unwrap();
-    f.layers[i] = Some(rtlgen::LayerFold { pe: 1000, simd: 1 });
+    f.layers[i] = Some(LayerFold::new(1000, 1));
     let e = f.validate(&model).unwrap_err();
     assert!(e.contains(&format!("layer {i}")) && e.contains("PE 1000"), "{e}");
 }

@@ -4,8 +4,8 @@
 
 use super::provenance;
 use super::*;
-use crate::cosim::{self, BuildMode};
-use rtlgen::{Folding, Limits};
+use crate::cosim::{self, BuildMode, RtlImage};
+use rtlgen::Limits;
 use crate::synth::{self, Counts};
 use anyhow::{Context, Result};
 use golden_model::metrics;
@@ -54,24 +54,12 @@ fn round(v: f64, digits: i32) -> f64 {
     (v * k).round() / k
 }
 
-fn folding(opts: &BuildOptions, model: &golden_model::Model) -> Result<Folding> {
-    match &opts.folding {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read folding {}", p.display()))?;
-            let f: Folding = serde_json::from_str(&text).with_context(|| format!("{} is not a folding JSON", p.display()))?;
-            f.validate(model).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
-            Ok(f)
-        }
-        None => Folding::auto(model, opts.target_ii, opts.limits).map_err(anyhow::Error::msg),
-    }
-}
-
 /// Builds, simulates and synthesizes; `progress` receives one line per long step.
 pub fn build(opts: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<Report> {
     let root = crate::paths::workspace_root();
     let model_path = opts.model.clone().unwrap_or_else(crate::paths::default_model);
     let model = crate::paths::load_model(opts.model.as_deref())?;
-    let folding = folding(opts, &model)?;
+    let folding = crate::accel::folding(&model, opts.folding.as_deref(), opts.target_ii, opts.limits, progress)?;
     let data = opts.data.clone().unwrap_or_else(dataset::default_root);
     let test = dataset::Dataset::load(&data, dataset::Split::Test, model.input_shape().height)
         .with_context(|| format!("loading the test split from {}", data.display()))?;
@@ -85,12 +73,17 @@ pub fn build(opts: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<Repo
     let verilator = lib.verilator().describe();
     let n_rtl = opts.rtl_images.unwrap_or(test.samples.len()).min(test.samples.len());
     progress(&format!("RTL simulation of {n_rtl} images ({verilator})"));
-    let ev = crate::verify::evaluate_rtl(&acc, &lib, &model, &test.samples[..n_rtl], opts.seed)?;
+    let ev = crate::verify::evaluate_rtl(&acc, &lib, &model, &test.samples[..n_rtl], opts.seed, crate::verify::default_jobs())?;
     let rtl = &ev.images;
     let images: Vec<&[u8]> = test.samples[..n_rtl].iter().map(|s| s.pixels.as_slice()).collect();
 
-    // Steady state: the median spacing of output beats over the second half of the run.
-    let mut gaps: Vec<u64> = rtl.windows(2).skip(rtl.len() / 2).map(|w| w[1].output_cycle - w[0].output_cycle).collect();
+    // Steady state: the median spacing of output beats over the second half of each simulator
+    // instance's run.
+    let mut gaps: Vec<u64> = vec![];
+    for k in 0..=ev.instance.last().copied().unwrap_or(0) {
+        let run: Vec<&RtlImage> = rtl.iter().zip(&ev.instance).filter(|(_, i)| **i == k).map(|(r, _)| r).collect();
+        gaps.extend(run.windows(2).skip(run.len() / 2).map(|w| w[1].output_cycle - w[0].output_cycle));
+    }
     gaps.sort_unstable();
     let ii_cycles = gaps.get(gaps.len() / 2).copied().unwrap_or(rtl[0].latency());
     let latency_cycles = rtl[0].latency();

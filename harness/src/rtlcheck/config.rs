@@ -355,7 +355,7 @@ fn pool(name: &str, h: usize, w: usize, c: usize, pe: usize, e: u8) -> Config {
 }
 
 fn fold(pe: usize, simd: usize) -> Option<LayerFold> {
-    Some(LayerFold { pe, simd })
+    Some(LayerFold::new(pe, simd))
 }
 
 /// Every configuration, in the order the mutation run tries them (cheap and telling first).
@@ -431,7 +431,7 @@ fn networks() -> Vec<Config> {
             NetLayer::Logits { classes: 2, wbits: 1 },
         ],
         // in_pixels 7 and SIMD 1: converters 7 -> 1; PE 2 -> dense SIMD 4 through gcd 2.
-        folding: Folding { in_pixels: 7, layers: vec![None, fold(2, 1), None, fold(3, 4), fold(1, 2)], fifo_depth: 4 },
+        folding: Folding { in_pixels: 7, layers: vec![None, fold(2, 1), None, fold(3, 4), fold(1, 2)], fifo_depth: 4, fifo_depths: vec![] },
     };
     let multibit = Network {
         input: Shape::new(6, 5, 2),
@@ -443,7 +443,7 @@ fn networks() -> Vec<Config> {
             NetLayer::Logits { classes: 3, wbits: 2 },
         ],
         // PE 3 -> SIMD 2 needs two converters (3 -> 1 -> 2); fifo depth 3 is not a power of two.
-        folding: Folding { in_pixels: 6, layers: vec![None, fold(3, 2), fold(2, 2), None, fold(3, 4)], fifo_depth: 3 },
+        folding: Folding { in_pixels: 6, layers: vec![None, fold(3, 2), fold(2, 2), None, fold(3, 4)], fifo_depth: 3, fifo_depths: vec![] },
     };
     let mlp = Network {
         input: Shape::new(4, 4, 1),
@@ -453,7 +453,7 @@ fn networks() -> Vec<Config> {
             NetLayer::Dense { out_features: 8, wbits: 8, obits: 2 },
             NetLayer::Logits { classes: 2, wbits: 4 },
         ],
-        folding: Folding { in_pixels: 4, layers: vec![None, fold(4, 8), fold(2, 3), fold(2, 8)], fifo_depth: 34 },
+        folding: Folding { in_pixels: 4, layers: vec![None, fold(4, 8), fold(2, 3), fold(2, 8)], fifo_depth: 34, fifo_depths: vec![] },
     };
     vec![
         Config { name: "net_cnv_w1a1".into(), dut: Dut::Network(cnv) },

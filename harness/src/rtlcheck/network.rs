@@ -171,13 +171,7 @@ pub fn generate(net: &Network, model: &Model, dir: &Path) -> Result<Generated> {
     let mut modules: Vec<&'static str> = plan.stages.iter().map(|s| s.kind.module()).collect();
     modules.sort();
     modules.dedup();
-    let probes = probes
-        .iter()
-        .map(|p| match p.kind {
-            emit::ProbeKind::Beats => sim::Probe::counter(&p.name),
-            emit::ProbeKind::Occupancy => sim::Probe::occupancy(&p.name),
-        })
-        .collect();
+    let probes = crate::cosim::sim_probes(&probes);
     Ok(Generated { core, sim_top, probes, modules, layers })
 }
 

@@ -87,8 +87,9 @@ pub fn report() -> Report {
         },
         folding: Folding {
             in_pixels: 4,
-            layers: mv.iter().map(|f| f.map(|(pe, simd)| LayerFold { pe, simd })).collect(),
+            layers: mv.iter().map(|f| f.map(|(pe, simd)| LayerFold::new(pe, simd))).collect(),
             fifo_depth: 32,
+            fifo_depths: vec![],
         },
         provenance: ReportProvenance {
             git_commit: "2e16485aa0c4d1b2e3f405162738495a6b7c8d9e".into(),

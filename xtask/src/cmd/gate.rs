@@ -47,6 +47,9 @@ pub struct Args {
     /// Simulation seed for the fresh report [default: the baseline's provenance.seed]
     #[arg(long, conflicts_with = "report")]
     seed: Option<u64>,
+    /// Clock for latency in µs and images/s [default: the baseline's]
+    #[arg(long, value_name = "MHZ", conflicts_with = "report")]
+    clock_mhz: Option<f64>,
     #[command(flatten)]
     measure: Measure,
 }
@@ -101,7 +104,11 @@ fn build_fresh(args: &Args, baseline: &Report, gate_dir: &Path) -> Result<(Repor
         model: Some(model),
         folding: Some(folding),
         seed: args.seed.unwrap_or(baseline.provenance.seed),
-        clock_mhz: baseline.latency.clock_mhz,
+        clock_mhz: match args.clock_mhz {
+            Some(mhz) if !(mhz.is_finite() && mhz > 0.0) => bail!("--clock-mhz {mhz}: the clock must be a positive number of MHz"),
+            Some(mhz) => mhz,
+            None => baseline.latency.clock_mhz,
+        },
         rtl_images,
         ..BuildOptions::default()
     })?;
@@ -118,12 +125,11 @@ fn write(path: &Path, text: &str) -> Result<()> {
 pub fn run(args: Args) -> Result<()> {
     if args.report.is_some()
         && (args.measure.data.is_some()
-            || args.measure.clock_mhz.is_some()
             || args.measure.skip_synth
             || args.measure.rtl_images.is_some())
     {
         bail!(
-            "--report uses an existing report; --data, --clock-mhz, --skip-synth and --rtl-images only apply when the gate builds one"
+            "--report uses an existing report; --data, --skip-synth and --rtl-images only apply when the gate builds one"
         );
     }
     if args.report.is_none() {

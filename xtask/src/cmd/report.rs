@@ -43,9 +43,6 @@ pub struct Measure {
     /// chest_xray data directory [default: the vendored data/chest_xray]
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
-    /// Clock for latency in µs and images/s [default: 200; gate: the baseline's]
-    #[arg(long, value_name = "MHZ")]
-    pub clock_mhz: Option<f64>,
     /// Skip Yosys: resources then hold only the analytical estimates (quick runs)
     #[arg(long)]
     pub skip_synth: bool,
@@ -61,18 +58,13 @@ impl Measure {
         if self.skip_synth { tools::ensure(&[&tools::VERILATOR]) } else { tools::ensure(&[&tools::VERILATOR, &tools::YOSYS]) }
     }
 
-    /// Build options with these flags over `base` (whose clock is the default when none is given).
+    /// Build options with these flags over `base`.
     pub fn apply(&self, base: BuildOptions) -> Result<BuildOptions> {
-        let clock_mhz = self.clock_mhz.unwrap_or(base.clock_mhz);
-        if !(clock_mhz.is_finite() && clock_mhz > 0.0) {
-            bail!("--clock-mhz {clock_mhz}: the clock must be a positive number of MHz");
-        }
         if self.rtl_images == Some(0) {
             bail!("--rtl-images 0: give at least 1 (or leave it out for all test images)");
         }
         Ok(BuildOptions {
             data: self.data.clone().or(base.data.clone()),
-            clock_mhz,
             skip_synth: self.skip_synth,
             rtl_images: self.rtl_images.or(base.rtl_images),
             ..base
@@ -92,7 +84,8 @@ pub fn run(args: Args) -> Result<()> {
         model: args.model.clone(),
         folding: args.folding.clone(),
         limits: args.auto.limits()?,
-        target_ii: args.auto.target_ii,
+        target_ii: args.auto.target_ii()?,
+        clock_mhz: args.auto.clock()?,
         seed: args.seed,
         ..BuildOptions::default()
     })?;

@@ -90,7 +90,8 @@ pub fn run(args: Args) -> Result<()> {
     args.measure.ensure_tools()?;
     let build = args.measure.apply(BuildOptions {
         limits: args.auto.limits()?,
-        target_ii: args.auto.target_ii,
+        target_ii: args.auto.target_ii()?,
+        clock_mhz: args.auto.clock()?,
         ..BuildOptions::default()
     })?;
     let opts = run::RunOptions { out: out.clone(), data: args.measure.data.clone(), build };

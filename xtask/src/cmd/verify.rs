@@ -24,6 +24,9 @@ pub struct Args {
     /// Seed of the random initial register values (default: a fresh random seed, printed)
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Simulator instances side by side, each on a share of the images [default: one per core]
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
     /// Write the RTL metrics as JSON
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -44,12 +47,29 @@ pub fn run(args: Args) -> Result<()> {
     let acc = harness::accel::prepare(&model, &folding)?;
     let lib = cosim::library(&acc, cosim::BuildMode::VERIFY)?;
     let seed = args.seed.unwrap_or_else(random_seed);
-    println!("verify `{}` on {} test images; {}; x-initial unique, seed {seed}", model.name(), test.samples.len(), lib.verilator().describe());
-    let ev = harness::verify::evaluate_rtl(&acc, &lib, &model, &test.samples, seed)?;
-    let labelled: Vec<(&[u8], u8)> = test.samples.iter().map(|s| (s.pixels.as_slice(), s.label)).collect();
-    let gm = metrics::predict(&model, &labelled)?.metrics()?;
+    let jobs = args.jobs.unwrap_or_else(harness::verify::default_jobs);
+    if jobs == 0 {
+        bail!("--jobs 0: give at least 1 simulator instance");
+    }
+    println!(
+        "verify `{}` on {} test images; {}; x-initial unique, seed {seed}; {jobs} simulator instance(s)",
+        model.name(),
+        test.samples.len(),
+        lib.verilator().describe()
+    );
+    let ev = harness::verify::evaluate_rtl(&acc, &lib, &model, &test.samples, seed, jobs)?;
+    let labels: Vec<u8> = test.samples.iter().map(|s| s.label).collect();
+    let predicted: Vec<u8> = ev.golden.iter().map(|g| g.label as u8).collect();
+    let scores: Vec<i64> = ev.golden.iter().map(|g| g.score()).collect();
+    let gm = metrics::binary_metrics(&labels, &predicted, &scores)?;
     let hw = &ev.metrics;
-    println!("simulated {} cycles in {:.1} s ({:.2} Mcycles/s)", ev.cycles, ev.seconds, ev.cycles as f64 / ev.seconds / 1e6);
+    println!(
+        "simulated {} cycles ({:.0} per image) in {:.2} s wall ({:.2} Mcycles/s over {jobs} instance(s)), golden model included",
+        ev.cycles,
+        ev.cycles as f64 / ev.images.len() as f64,
+        ev.seconds,
+        ev.cycles as f64 / ev.seconds / 1e6
+    );
     println!("hardware (RTL) metrics:\n{hw}");
     println!("golden accuracy {:.4}, RTL accuracy {:.4}", gm.accuracy, hw.accuracy);
     if let Some(p) = &args.json {
