@@ -2,6 +2,7 @@
 
 pub mod accel;
 pub mod cosim;
+pub mod curve;
 pub mod fifos;
 pub mod gate;
 pub mod lint;

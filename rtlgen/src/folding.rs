@@ -293,6 +293,12 @@ pub fn min_ii(model: &Model, limits: Limits) -> u64 {
     floor(model, &limits).0
 }
 
+/// The smallest II the limits allow and, in words, what sets it (the input stream, a layer at
+/// its fastest, or a stage between layers).
+pub fn limit(model: &Model, limits: Limits) -> (u64, String) {
+    floor(model, &limits)
+}
+
 /// [`floor_of`] raised until a folding exists: a converter or pool between layers can be slower
 /// than any layer; the search only moves up, by the blocking stage's cycles each time.
 fn floor(model: &Model, limits: &Limits) -> (u64, String) {

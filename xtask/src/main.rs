@@ -43,6 +43,8 @@ enum Cmd {
     Synth(cmd::synth::Args),
     /// Build, simulate and synthesize a model's accelerator: report.json / .md / .html
     Report(cmd::report::Args),
+    /// Throughput/area curve: a full report at each of a series of throughput targets
+    Curve(cmd::curve::Args),
     /// Train and report over bit widths and seeds; Pareto plots
     Sweep(cmd::sweep::Args),
     /// Compare a fresh report with a baseline; non-zero exit when a threshold is crossed
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         Cmd::Lint(a) => cmd::lint::run(a),
         Cmd::Synth(a) => cmd::synth::run(a),
         Cmd::Report(a) => cmd::report::run(a),
+        Cmd::Curve(a) => cmd::curve::run(a),
         Cmd::Sweep(a) => cmd::sweep::run(a),
         Cmd::Gate(a) => cmd::gate::run(a),
         Cmd::Test(a) => cmd::test::run(a),

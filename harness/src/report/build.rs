@@ -162,6 +162,7 @@ pub fn build(opts: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<Repo
             fps: round(fps, 3),
             latency_us: round(latency_cycles as f64 / opts.clock_mhz, 3),
             ii_estimated: acc.ii_estimate,
+            latency_estimated: acc.latency_estimate,
             layers,
         },
         resources,

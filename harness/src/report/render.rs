@@ -202,11 +202,18 @@ pub fn escape(t: &str) -> String {
     s
 }
 
-/// Escapes `t` and turns `` `code` `` and `**bold**` spans into HTML; an unpaired marker stays literal.
+/// Escapes `t` and turns `` `code` ``, `**bold**` and `[text](link)` spans into HTML; an unpaired
+/// marker stays literal.
 fn inline(t: &str) -> String {
     let mut out = String::new();
     let mut rest = t;
     while !rest.is_empty() {
+        if let Some((before, text, link, after)) = split_link(rest) {
+            out.push_str(&inline(before));
+            let _ = write!(out, "<a href=\"{}\">{}</a>", escape(link), inline(text));
+            rest = after;
+            continue;
+        }
         let code = rest.find('`');
         let bold = rest.find("**");
         let (at, marker, tag) = match (code, bold) {
@@ -232,6 +239,17 @@ fn inline(t: &str) -> String {
     }
     out.push_str(&escape(rest));
     out
+}
+
+/// The first `[text](link)` in `t` outside code spans: (before, text, link, after).
+fn split_link(t: &str) -> Option<(&str, &str, &str, &str)> {
+    let open = t.find('[')?;
+    if t[..open].matches('`').count() % 2 == 1 {
+        return None;
+    }
+    let close = open + t[open..].find("](")?;
+    let end = close + 2 + t[close + 2..].find(')')?;
+    Some((&t[..open], &t[open + 1..close], &t[close + 2..end], &t[end + 1..]))
 }
 
 /// `0.85256` -> `85.26 %`.
@@ -325,9 +343,10 @@ pub fn document(r: &Report) -> Result<Doc> {
             vec![
                 "Initiation interval".into(),
                 format!(
-                    "{} cycles (estimated {}) = {} images/s",
+                    "{} cycles (estimated {}, measured / estimated {:.3}) = {} images/s",
                     group(lat.ii_cycles),
                     group(lat.ii_estimated),
+                    lat.ii_cycles as f64 / lat.ii_estimated.max(1) as f64,
                     group_f(lat.fps)
                 ),
             ],
@@ -396,6 +415,11 @@ pub fn document(r: &Report) -> Result<Doc> {
                 "latency (first input beat to last output beat)".into(),
                 group(lat.latency_cycles),
                 format!("{:.2} µs", lat.latency_us),
+            ],
+            vec![
+                "latency, estimated (stage by stage, idle pipeline)".into(),
+                group(lat.latency_estimated),
+                format!("{:.2} µs", lat.latency_estimated as f64 / lat.clock_mhz),
             ],
             vec![
                 "initiation interval, measured (steady state)".into(),
@@ -481,24 +505,30 @@ pub fn document(r: &Report) -> Result<Doc> {
     d.p(format!("**Critical path (estimate)**: {}.{note}", critical_path(res.critical_path_estimate_ns)));
 
     d.h(2, "Folding");
-    let names: Vec<String> = if lat.layers.len() == r.folding.layers.len() {
-        lat.layers.iter().map(|l| l.name.clone()).collect()
+    let names: Vec<String> = if res.layers.len() == r.folding.layers.len() {
+        res.layers.iter().map(|l| l.name.clone()).collect()
     } else {
         (0..r.folding.layers.len()).map(|i| format!("layer {i}")).collect()
     };
     d.p(format!(
-        "{} pixel(s) per input beat; FIFO depth {} between layers.",
-        r.folding.in_pixels, r.folding.fifo_depth
+        "{} pixel(s) per input beat. MMV: windows (vectors) per beat. FIFO: depth of the FIFO after the layer{}.",
+        r.folding.in_pixels,
+        if r.folding.fifo_depths.is_empty() { String::new() } else { ", sized from simulation (peak occupancy plus a margin)".into() }
     ));
+    let last = r.folding.layers.len().saturating_sub(1);
     d.table(
-        &["layer", "PE", "SIMD"],
-        &[false, true, true],
+        &["layer", "PE", "SIMD", "MMV", "FIFO"],
+        &[false, true, true, true, true],
         names
             .iter()
             .zip(&r.folding.layers)
-            .map(|(n, f)| match f {
-                Some(f) => vec![n.clone(), f.pe.to_string(), f.simd.to_string()],
-                None => vec![n.clone(), "–".into(), "–".into()],
+            .enumerate()
+            .map(|(i, (n, f))| {
+                let fifo = if i == last { "–".into() } else { r.folding.fifo_after(i).to_string() };
+                match f {
+                    Some(f) => vec![n.clone(), f.pe.to_string(), f.simd.to_string(), f.mmv.to_string(), fifo],
+                    None => vec![n.clone(), "–".into(), "–".into(), "–".into(), fifo],
+                }
             })
             .collect(),
     );

@@ -66,6 +66,9 @@ pub struct Latency {
     pub latency_us: f64,
     /// Estimated II from the folding (slowest stage).
     pub ii_estimated: u64,
+    /// Estimated latency from the folding (stage by stage through an idle pipeline).
+    #[serde(default)]
+    pub latency_estimated: u64,
     pub layers: Vec<LayerLatency>,
 }
 

@@ -50,6 +50,7 @@ pub fn report() -> Report {
             fps: 200e6 / 16_384.0,
             latency_us: 41_234.0 / 200.0,
             ii_estimated: 16_384,
+            latency_estimated: 40_000,
             layers: names
                 .iter()
                 .enumerate()

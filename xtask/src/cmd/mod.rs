@@ -10,6 +10,7 @@ pub mod replay;
 pub mod lint;
 pub mod synth;
 pub mod report;
+pub mod curve;
 pub mod sweep;
 pub mod gate;
 pub mod generate;
