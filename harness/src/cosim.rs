@@ -6,26 +6,27 @@ use rtlgen::{Accelerator, LayerTop, ProbeKind, SIM_TOP};
 use anyhow::{Context, Result};
 use golden_model::ops::{FeatureMap, OutputStage};
 use golden_model::{ActType, Model, Op};
-use sim::{BuildSpec, Library, Limits, Probe, Sim, SimOptions, Stalls, XInitial};
+use sim::{BuildSpec, Library, Limits, Probe, Sim, SimOptions, Stalls, TraceFormat, XInitial};
 
 /// How to build a simulation library.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BuildMode {
-    pub trace: bool,
+    /// Waveform format the library can write (`None`: untraced, fastest).
+    pub trace: Option<TraceFormat>,
     /// `--x-initial unique`: registers start random (seeded per run) to expose missing resets.
     pub x_unique: bool,
 }
 
 impl BuildMode {
-    pub const FAST: BuildMode = BuildMode { trace: false, x_unique: false };
-    pub const VERIFY: BuildMode = BuildMode { trace: false, x_unique: true };
+    pub const FAST: BuildMode = BuildMode { trace: None, x_unique: false };
+    pub const VERIFY: BuildMode = BuildMode { trace: None, x_unique: true };
 }
 
 fn spec(top: &str, extra: Vec<std::path::PathBuf>, mode: BuildMode) -> BuildSpec {
     let mut sources = rtlgen::rtl_sources();
     sources.extend(extra);
     BuildSpec::new(top, sources)
-        .trace(mode.trace)
+        .trace_format(mode.trace)
         .x_initial(if mode.x_unique { XInitial::Unique } else { XInitial::Fast })
 }
 

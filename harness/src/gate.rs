@@ -11,6 +11,9 @@
 //!   compares, and the baseline is then updated with it. Different test-set or RTL image counts fail,
 //!   because deltas between different samples mean nothing.
 //! * BRAM is compared in RAMB36 units: `bram36 + bram18 / 2`.
+//! * Resources from different synthesizers are not compared: when both reports were synthesized
+//!   and their `resources.tool` (Yosys build and exact command, DSP mapping included) differ, the
+//!   `synthesizer` check fails with what to do and the LUT, FF and BRAM checks are left out.
 
 use crate::report::render::{Doc, bram36_equiv, group};
 use crate::report::{Report, SCHEMA};
@@ -279,6 +282,16 @@ pub fn compare(baseline: &Report, fresh: &Report, t: &Thresholds) -> GateOutcome
         fresh.resources.synthesized as u64,
         "both reports must come from Yosys synthesis (1) or both skip it (0); drop --skip-synth",
     ));
+    let synth_differs = synthesizer_mismatch(baseline, fresh);
+    checks.push(Check {
+        name: "synthesizer".into(),
+        baseline: baseline.resources.tool.clone(),
+        fresh: fresh.resources.tool.clone(),
+        delta: if synth_differs.is_some() { "different".into() } else { "same".into() },
+        limit: "same Yosys build and command".into(),
+        status: if synth_differs.is_some() { Status::Fail } else { Status::Pass },
+        message: synth_differs.clone().unwrap_or_default(),
+    });
     let (bg, fg) = (&baseline.accuracy.golden, &fresh.accuracy.golden);
     let (br, fr) = (&baseline.accuracy.rtl, &fresh.accuracy.rtl);
     checks.push(equal_check("test images", bg.n, fg.n, "accuracy deltas over different test sets are meaningless"));
@@ -325,11 +338,29 @@ pub fn compare(baseline: &Report, fresh: &Report, t: &Thresholds) -> GateOutcome
         t.max_latency_increase_pct,
     ));
     checks.push(increase_check("II", "cycles", bl.ii_cycles as f64, fl.ii_cycles as f64, t.max_ii_increase_pct));
-    let (bt, ft) = (&baseline.resources.total, &fresh.resources.total);
-    checks.push(increase_check("LUT", "", bt.lut as f64, ft.lut as f64, t.max_lut_increase_pct));
-    checks.push(increase_check("FF", "", bt.ff as f64, ft.ff as f64, t.max_ff_increase_pct));
-    checks.push(increase_check("BRAM (RAMB36 eq.)", "", bram36_equiv(bt), bram36_equiv(ft), t.max_bram_increase_pct));
+    if synth_differs.is_none() {
+        let (bt, ft) = (&baseline.resources.total, &fresh.resources.total);
+        checks.push(increase_check("LUT", "", bt.lut as f64, ft.lut as f64, t.max_lut_increase_pct));
+        checks.push(increase_check("FF", "", bt.ff as f64, ft.ff as f64, t.max_ff_increase_pct));
+        checks.push(increase_check("BRAM (RAMB36 eq.)", "", bram36_equiv(bt), bram36_equiv(ft), t.max_bram_increase_pct));
+    }
     GateOutcome { checks }
+}
+
+/// Why the two reports' resources are not comparable (both synthesized, by different Yosys
+/// builds or commands), or `None` when they are.
+pub fn synthesizer_mismatch(baseline: &Report, fresh: &Report) -> Option<String> {
+    let (b, f) = (&baseline.resources, &fresh.resources);
+    (b.synthesized && f.synthesized && b.tool != f.tool).then(|| {
+        format!(
+            "the gate refuses to compare resources made by different synthesizers: the baseline's come from `{}`, the \
+             fresh report's from `{}`. LUT, FF and BRAM counts of two Yosys versions or DSP mappings differ by far more \
+             than any threshold. Build the fresh report with the baseline's synthesizer (`cargo xtask gate` does unless \
+             --synth, --dsp, QNN_SYNTH or QNN_SYNTH_DSP say otherwise), or make and commit a new baseline with the new \
+             one (`cargo xtask report --synth ... --dsp ...`)",
+            b.tool, f.tool
+        )
+    })
 }
 
 /// Text and attribute escaping for XML 1.0; characters XML cannot carry at all become U+FFFD.

@@ -180,6 +180,34 @@ fn growth_from_zero_fails_unless_the_check_is_disabled() {
 }
 
 #[test]
+fn reports_of_different_synthesizers_are_refused() {
+    let t = Thresholds::default();
+    let b = common::report();
+    let mut f = b.clone();
+    f.resources.tool = "YoWASP Yosys 0.70 (git sha1 28ba3cb92); synth_xilinx -family xcup -abc9 -noiopad".into();
+    f.resources.total.lut /= 2;
+    let o = gate::compare(&b, &f, &t);
+    assert_eq!(o.failed().iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["synthesizer"]);
+    let m = &o.failed()[0].message;
+    assert!(m.contains("refuses to compare") && m.contains("YoWASP Yosys 0.70") && m.contains("Yosys 0.23"), "{m}");
+    assert!(m.contains("--synth"), "says what to do: {m}");
+    assert!(!o.checks.iter().any(|c| c.name == "LUT" || c.name == "FF"), "resources are not compared");
+    assert!(gate::summary(&o, &Sides { baseline_label: "b", baseline: &b, fresh_label: "f", fresh: &f })
+        .contains("refuses to compare"));
+
+    // Another DSP mapping of the same Yosys is another synthesizer too.
+    let mut f = b.clone();
+    f.resources.tool = b.resources.tool.replace("-noiopad", "-noiopad -nodsp");
+    assert_eq!(status_of(&b, &f, &t, "synthesizer"), Status::Fail);
+    // Skipped synthesis is the `synthesized` check's business, not a synthesizer mismatch.
+    let mut f = b.clone();
+    f.resources.synthesized = false;
+    f.resources.tool = "none (synthesis skipped)".into();
+    assert_eq!(status_of(&b, &f, &t, "synthesizer"), Status::Pass);
+    assert_eq!(status_of(&b, &f, &t, "synthesized"), Status::Fail);
+}
+
+#[test]
 fn a_different_model_warns_and_different_samples_fail() {
     let t = Thresholds::default();
     let b = common::report();

@@ -6,7 +6,7 @@
 //! `RTLCHECK_CASES=N` cases per configuration, `RTLCHECK_SEED=S` repeats a run,
 //! `RTLCHECK_ONLY=mvtu_w2,fifo` selects configurations, `RTLCHECK_JOBS=N` parallel configurations,
 //! `RTLCHECK_RTL_DIR=dir` checks another copy of `rtl/`. A failure is shrunk and saved under
-//! `target/rtlcheck/failures/` (case.json, wave.vcd, mismatch.txt); `cargo xtask replay` re-runs it.
+//! `target/rtlcheck/failures/` (case.json, wave.fst, mismatch.txt); `cargo xtask replay` re-runs it.
 
 use harness::rtlcheck::config::Dut;
 use harness::rtlcheck::suite;

@@ -14,7 +14,14 @@
 #include VSIM_TOP_HEADER
 #include "verilated.h"
 #if VM_TRACE
+// One writer per model: Verilator compiles either the FST (--trace-fst) or the VCD writer in.
+#if VM_TRACE_FST
+#include "verilated_fst_c.h"
+using VsimTrace = VerilatedFstC;
+#else
 #include "verilated_vcd_c.h"
+using VsimTrace = VerilatedVcdC;
+#endif
 #endif
 
 #include <cstddef>
@@ -28,7 +35,7 @@
 #define VSIM_EXPORT extern "C" __attribute__((visibility("default")))
 
 // Bump when any struct or function below changes; the Rust side refuses a mismatch.
-#define VSIM_ABI_VERSION 1
+#define VSIM_ABI_VERSION 2
 
 enum VsimStatus : uint32_t {
     VSIM_DONE = 0,          // stop condition reached (all beats, or the exact cycle count)
@@ -52,7 +59,8 @@ struct VsimInfo {
     uint32_t out_bits;
     uint32_t probe_words;
     uint32_t trace;
-    uint32_t reserved[3];
+    uint32_t trace_fst;
+    uint32_t reserved[2];
 };
 
 struct VsimRunArgs {
@@ -136,7 +144,7 @@ struct State {
     VerilatedContext* ctx = nullptr;
     VSIM_TOP* top = nullptr;
 #if VM_TRACE
-    VerilatedVcdC* tfp = nullptr;
+    VsimTrace* tfp = nullptr;
 #endif
     uint64_t cycle = 0;
     bool offering = false;
@@ -181,7 +189,7 @@ size_t copy_out(const std::string& s, char* buf, size_t len) {
 // Pointers passed by value, not read through State: eval() is opaque to the optimiser, so
 // fields behind a pointer would be reloaded after every call.
 #if VM_TRACE
-inline void half_cycle(VSIM_TOP* top, VerilatedContext* ctx, VerilatedVcdC* tfp, uint8_t clk) {
+inline void half_cycle(VSIM_TOP* top, VerilatedContext* ctx, VsimTrace* tfp, uint8_t clk) {
     top->ap_clk = clk;
     top->eval();
     if (tfp) tfp->dump(ctx->time());
@@ -221,6 +229,9 @@ VSIM_EXPORT void vsim_info(VsimInfo* out) {
     out->out_bits = VSIM_OUT_BITS;
     out->probe_words = VSIM_PROBE_WORDS;
     out->trace = VM_TRACE ? 1 : 0;
+#if VM_TRACE && VM_TRACE_FST
+    out->trace_fst = 1;
+#endif
 }
 
 VSIM_EXPORT const char* vsim_verilator_version() { return VERILATOR_VERSION; }
@@ -251,7 +262,7 @@ VSIM_EXPORT void* vsim_create(uint32_t seed, uint32_t x_random, const char* trac
         s->top = new VSIM_TOP{s->ctx, "top"};
 #if VM_TRACE
         if (trace_path) {
-            s->tfp = new VerilatedVcdC;
+            s->tfp = new VsimTrace;
             s->top->trace(s->tfp, 99);
             s->tfp->open(trace_path);
             if (!s->tfp->isOpen()) throw VsimFatal{std::string("cannot open trace file ") + trace_path};
@@ -371,7 +382,7 @@ LoopResult run_loop(State* s, const VsimRunArgs* a) {
     VSIM_TOP* const top = s->top;
     VerilatedContext* const ctx = s->ctx;
 #if VM_TRACE
-    VerilatedVcdC* const tfp = s->tfp;
+    VsimTrace* const tfp = s->tfp;
 #else
     void* const tfp = nullptr;
 #endif

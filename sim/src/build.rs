@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 pub(crate) const SHIM_SOURCE: &str = include_str!("../cpp/shim.cpp");
 
 /// Bump when the build recipe below changes in a way the hashed inputs do not show.
-const RECIPE: &str = "vsim-recipe-1";
+const RECIPE: &str = "vsim-recipe-2";
 
 /// Compile flags of the model, the runtime objects and the shim (via Verilator's -CFLAGS).
 /// -fPIC: everything ends up in a shared library (5.006's --build would not add it).
@@ -41,6 +41,46 @@ pub enum XInitial {
     /// [`SimOptions::seed`](crate::SimOptions::seed): for verification runs that must not
     /// depend on a lucky power-up state.
     Unique,
+}
+
+/// Waveform format of a traced build: one per library, because Verilator compiles one trace
+/// writer into the model (`--trace` or `--trace-fst`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TraceFormat {
+    /// Value change dump: plain text, read by everything, large.
+    Vcd,
+    /// GTKWave's Fast Signal Trace: compressed (typically 10-50x smaller than VCD), opened by
+    /// GTKWave and Surfer. Needs zlib (and, for newer Verilators, lz4) headers to build.
+    Fst,
+}
+
+impl TraceFormat {
+    /// The format a file name asks for: `.fst` or `.vcd` (case-insensitive); anything else is an
+    /// error that says which names work.
+    pub fn from_path(path: &Path) -> Result<TraceFormat, String> {
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("fst") => Ok(TraceFormat::Fst),
+            Some("vcd") => Ok(TraceFormat::Vcd),
+            _ => Err(format!(
+                "cannot tell the waveform format of {}: name the file *.fst (compressed, for GTKWave or Surfer) or *.vcd",
+                path.display()
+            )),
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            TraceFormat::Vcd => "vcd",
+            TraceFormat::Fst => "fst",
+        }
+    }
+
+    fn verilator_flag(self) -> &'static str {
+        match self {
+            TraceFormat::Vcd => "--trace",
+            TraceFormat::Fst => "--trace-fst",
+        }
+    }
 }
 
 /// A `-G` parameter override.
@@ -78,9 +118,10 @@ pub struct BuildSpec {
     pub include_dirs: Vec<PathBuf>,
     /// `-G` overrides of the top's parameters.
     pub params: Vec<(String, Param)>,
-    /// Build with VCD tracing support (`--trace`); a traced run also needs
-    /// [`SimOptions::trace`](crate::SimOptions::trace).
-    pub trace: bool,
+    /// Build with waveform tracing in this format; a traced run also needs
+    /// [`SimOptions::trace`](crate::SimOptions::trace). Tracing only observes: a traced build
+    /// gives the same beats and cycle stamps as an untraced one.
+    pub trace: Option<TraceFormat>,
     pub x_initial: XInitial,
     /// Make Verilator warnings fatal (off by default: lint is `cargo xtask lint`'s job,
     /// and a newer Verilator may warn about code an older one accepted).
@@ -96,7 +137,7 @@ impl BuildSpec {
             sources: sources.into_iter().map(Into::into).collect(),
             include_dirs: Vec::new(),
             params: Vec::new(),
-            trace: false,
+            trace: None,
             x_initial: XInitial::Fast,
             warnings_fatal: false,
             extra_flags: Vec::new(),
@@ -116,8 +157,13 @@ impl BuildSpec {
     pub fn param_str(self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.param(name, Param::Str(value.into()))
     }
+    /// VCD tracing on or off (see [`BuildSpec::trace_format`] for FST).
     pub fn trace(mut self, on: bool) -> Self {
-        self.trace = on;
+        self.trace = on.then_some(TraceFormat::Vcd);
+        self
+    }
+    pub fn trace_format(mut self, format: Option<TraceFormat>) -> Self {
+        self.trace = format;
         self
     }
     pub fn x_initial(mut self, mode: XInitial) -> Self {
@@ -166,7 +212,7 @@ pub(crate) struct Manifest {
     pub in_bits: u32,
     pub out_bits: u32,
     pub probe_words: u32,
-    pub trace: bool,
+    pub trace: Option<TraceFormat>,
     pub x_initial: XInitial,
     pub verilator: VerilatorInfo,
     pub cxx: PathBuf,
@@ -180,7 +226,7 @@ pub(crate) struct Manifest {
 }
 
 const MANIFEST: &str = "manifest.json";
-const MANIFEST_FORMAT: u32 = 1;
+const MANIFEST_FORMAT: u32 = 2;
 
 /// A built (or cached) model, loaded into this process.
 #[derive(Clone)]
@@ -238,8 +284,12 @@ impl Library {
     pub fn probe_count(&self) -> usize {
         self.manifest.probe_words as usize
     }
-    /// Built with `--trace`.
+    /// Built with tracing (either format).
     pub fn has_trace(&self) -> bool {
+        self.manifest.trace.is_some()
+    }
+    /// The waveform format the library writes, if traced.
+    pub fn trace_format(&self) -> Option<TraceFormat> {
         self.manifest.trace
     }
     pub fn x_initial(&self) -> XInitial {
@@ -285,7 +335,12 @@ impl Library {
         }
         let api = ffi::load(&dir.join(&manifest.library)).map_err(load_err)?;
         let info = api.info();
-        if (info.in_bits, info.out_bits, info.probe_words, info.trace != 0)
+        let trace = match (info.trace, info.trace_fst) {
+            (0, _) => None,
+            (_, 0) => Some(TraceFormat::Vcd),
+            _ => Some(TraceFormat::Fst),
+        };
+        if (info.in_bits, info.out_bits, info.probe_words, trace)
             != (manifest.in_bits, manifest.out_bits, manifest.probe_words, manifest.trace)
         {
             return Err(load_err("the library's ports disagree with its manifest".into()));
@@ -501,7 +556,7 @@ impl Builder {
             h.str(name);
             h.str(&value.render());
         }
-        h.str(&format!("trace={} x={:?} wfatal={}", spec.trace, spec.x_initial, spec.warnings_fatal));
+        h.str(&format!("trace={:?} x={:?} wfatal={}", spec.trace, spec.x_initial, spec.warnings_fatal));
         for f in &spec.extra_flags {
             h.str(f);
         }
@@ -579,8 +634,8 @@ impl Builder {
             XInitial::Unique => "unique",
         };
         cmd.args(["--x-assign", x, "--x-initial", x]);
-        if spec.trace {
-            cmd.arg("--trace");
+        if let Some(f) = spec.trace {
+            cmd.arg(f.verilator_flag());
         }
         if !spec.warnings_fatal {
             cmd.arg("-Wno-fatal");
@@ -631,7 +686,7 @@ impl Builder {
         verilator_identity(&mut rt, &self.verilator);
         rt.path(&tools.cxx);
         rt.str(&tools.cxx_version);
-        rt.str(&format!("trace={}", spec.trace));
+        rt.str(&format!("trace={:?}", spec.trace));
         // The C flags Verilator actually put in the make file (ours plus any -CFLAGS among
         // the extra flags) decide how the runtime compiles; other flags do not matter to it.
         let mk_path = obj.join(format!("{prefix}.mk"));
@@ -679,14 +734,15 @@ impl Builder {
             .arg(obj.join(format!("{prefix}__ALL.a")))
             .args(&runtime_objects)
             .arg(format!("-Wl,--version-script={}", obj.join("vsim.map").display()))
-            .args(["-Wl,--no-undefined", "-pthread", "-latomic"]);
+            .args(["-Wl,--no-undefined", "-pthread", "-latomic"])
+            .args(trace_libs(&self.verilator, spec.trace));
         let out = run(&mut link, "c++")?;
         if !out.status.success() {
             return Err(BuildError::Compile {
                 top: top.clone(),
                 step: "link",
                 status: out.status.to_string(),
-                log: tail(&combined(&out), 60),
+                log: with_library_hint(tail(&combined(&out), 60)),
             });
         }
 
@@ -725,7 +781,7 @@ impl Builder {
                 top: top.to_string(),
                 step: "compile",
                 status: out.status.to_string(),
-                log: tail(&log, 60),
+                log: with_library_hint(tail(&log, 60)),
             });
         }
         Ok(())
@@ -749,6 +805,28 @@ fn make_cmd(verilator: &VerilatorInfo, tools: &Tools, dir: &Path, makefile: &Pat
         .env_remove("MAKELEVEL");
     verilator.apply_env(&mut cmd);
     cmd
+}
+
+/// Libraries the FST writer needs at link time: zlib, and lz4 for the writer of newer Verilators
+/// (their verilated.mk says `-llz4 -lz`; 5.006 carries its own lz4).
+fn trace_libs(verilator: &VerilatorInfo, trace: Option<TraceFormat>) -> Vec<&'static str> {
+    if trace != Some(TraceFormat::Fst) {
+        return Vec::new();
+    }
+    let mk = fs::read_to_string(verilator.root.join("include").join("verilated.mk")).unwrap_or_default();
+    if mk.contains("-llz4") { vec!["-llz4", "-lz"] } else { vec!["-lz"] }
+}
+
+/// A compile or link log that failed for want of the FST writer's libraries says how to get them.
+fn with_library_hint(log: String) -> String {
+    let missing = ["zlib.h", "lz4.h", "-lz", "-llz4"].iter().any(|m| log.contains(&format!("{m}: No such file")))
+        || log.contains("cannot find -lz")
+        || log.contains("cannot find -llz4");
+    if missing {
+        format!("{log}\nFST tracing needs zlib and lz4 headers: install them with `apt-get install --no-install-recommends zlib1g-dev liblz4-dev` (as root), or trace to a .vcd file")
+    } else {
+        log
+    }
 }
 
 fn run(cmd: &mut Command, tool: &str) -> Result<Output, BuildError> {
@@ -950,7 +1028,8 @@ pub fn build_executable(lib: &Library, name: &str, source: &str) -> Result<PathB
         .arg(tmp.path().join(format!("{name}.o")))
         .arg(lib.model_archive())
         .args(lib.runtime_objects())
-        .args(["-pthread", "-latomic"]);
+        .args(["-pthread", "-latomic"])
+        .args(trace_libs(lib.verilator(), lib.trace_format()));
     let out = run(&mut link, "c++")?;
     if !out.status.success() {
         return Err(BuildError::Compile {
@@ -1012,6 +1091,16 @@ mod tests {
         assert!(make_list(mk, "VM_GLOBAL_SLOW").is_empty());
         let mk = "VM_USER_CFLAGS = \\\n\t-fPIC \\\n\t-DX \\\n\n# comment\nVM_USER_LDLIBS = \\\n";
         assert_eq!(make_list(mk, "VM_USER_CFLAGS"), vec!["-fPIC", "-DX"]);
+    }
+
+    #[test]
+    fn trace_format_follows_the_file_name() {
+        assert_eq!(TraceFormat::from_path(Path::new("a/wave.fst")), Ok(TraceFormat::Fst));
+        assert_eq!(TraceFormat::from_path(Path::new("WAVE.VCD")), Ok(TraceFormat::Vcd));
+        let e = TraceFormat::from_path(Path::new("wave.ghw")).unwrap_err();
+        assert!(e.contains("name the file *.fst") && e.contains("wave.ghw"), "{e}");
+        assert!(TraceFormat::from_path(Path::new("wave")).is_err());
+        assert_eq!(BuildSpec::new("t", ["x.sv"]).trace(true).trace, Some(TraceFormat::Vcd));
     }
 
     #[test]

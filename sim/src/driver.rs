@@ -115,9 +115,9 @@ pub struct SimOptions {
     /// Seed of Verilator's random generator: the x-initial values of an
     /// [`XInitial::Unique`](crate::XInitial::Unique) build, `$random`, `$urandom`.
     pub seed: u64,
-    /// Write a VCD waveform here (the library must be built with
-    /// [`BuildSpec::trace`](crate::BuildSpec::trace)). It is written as `<path>.partial`
-    /// and renamed when the simulation is closed or dropped.
+    /// Write a waveform here, FST for `*.fst`, VCD for `*.vcd` (the library must be built with
+    /// that [`TraceFormat`](crate::TraceFormat)). It is written as `<path>.partial` and renamed
+    /// when the simulation is closed or dropped.
     pub trace: Option<PathBuf>,
     /// Cycles of ap_rst_n low done by [`Sim::new`] and [`Sim::reset`].
     pub reset_cycles: u64,
@@ -244,9 +244,23 @@ impl Sim {
         let trace = match opts.trace {
             None => None,
             Some(_) if !lib.has_trace() => {
-                return Err(setup("a trace was requested but the library was built without --trace: build it with BuildSpec::trace(true)".into()));
+                return Err(setup(
+                    "a trace was requested but the library was built without --trace: build it with \
+                     BuildSpec::trace_format(Some(TraceFormat::Fst)) (or ::Vcd)"
+                        .into(),
+                ));
             }
             Some(path) => {
+                let wanted = crate::TraceFormat::from_path(&path).map_err(&setup)?;
+                let built = lib.trace_format().expect("has_trace");
+                if wanted != built {
+                    return Err(setup(format!(
+                        "the library writes {built:?} waveforms but {} asks for {wanted:?}: name the file *.{} or \
+                         build the library with TraceFormat::{wanted:?}",
+                        path.display(),
+                        built.extension()
+                    )));
+                }
                 let mut partial = path.clone().into_os_string();
                 partial.push(".partial");
                 let partial = PathBuf::from(partial);

@@ -8,7 +8,7 @@ use std::ffi::{c_char, c_void};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-pub(crate) const ABI_VERSION: u32 = 1;
+pub(crate) const ABI_VERSION: u32 = 2;
 
 pub(crate) mod status {
     pub const DONE: u32 = 0;
@@ -32,7 +32,9 @@ pub(crate) struct Info {
     pub out_bits: u32,
     pub probe_words: u32,
     pub trace: u32,
-    pub reserved: [u32; 3],
+    /// 1 when the trace writer is FST (`--trace-fst`), 0 for VCD.
+    pub trace_fst: u32,
+    pub reserved: [u32; 2],
 }
 
 #[repr(C)]

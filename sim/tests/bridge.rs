@@ -315,24 +315,78 @@ fn x_initial_unique_depends_on_the_seed_only() {
     assert!(a[0] != b[0] || a[0] != c[0], "three seeds gave the same 32-bit value {:#x}", a[0]);
 }
 
-#[test]
-fn trace_writes_a_vcd_and_only_publishes_it_complete() {
-    let lib = must_build(&BuildSpec::new("stream_adder", [rtl("stream_adder.sv")]).trace(true));
-    assert!(lib.has_trace());
-    assert_ne!(lib.dir(), adder().dir(), "trace is part of the cache key");
-    let path = tmp(&format!("adder_{}.vcd", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    let mut sim = Sim::new(&lib, SimOptions { trace: Some(path.clone()), ..SimOptions::default() }).unwrap();
-    sim.run(&[1, 2, 3], 3, &Stalls::none(), &Limits::default()).unwrap();
-    assert!(!path.exists(), "the VCD must not appear before it is complete");
-    sim.close().unwrap();
-    let vcd = std::fs::read_to_string(&path).unwrap();
-    assert!(vcd.contains("$enddefinitions") && vcd.contains("s_axis_tdata"), "{}", &vcd[..vcd.len().min(500)]);
-    assert!(vcd.lines().filter(|l| l.starts_with('#')).count() > 20);
-    std::fs::remove_file(&path).unwrap();
+/// Every variable's value changes, by full hierarchical name, as Surfer's waveform library
+/// (wellen) reads them from a VCD or FST file.
+fn waveform(path: &Path) -> std::collections::BTreeMap<String, Vec<(u64, String)>> {
+    let mut w = wellen::simple::read(path).unwrap_or_else(|e| panic!("wellen cannot read {}: {e:?}", path.display()));
+    let h = w.hierarchy();
+    let vars: Vec<(String, wellen::SignalRef)> =
+        h.all_vars().map(|v| (h[v].full_name(h), h[v].signal_ref())).collect();
+    let refs: Vec<wellen::SignalRef> = vars.iter().map(|(_, r)| *r).collect();
+    w.load_signals(&refs);
+    let times = w.time_table().to_vec();
+    vars.into_iter()
+        .map(|(name, r)| {
+            let sig = w.get_signal(r).expect("loaded");
+            let changes = sig
+                .iter_changes()
+                .map(|(t, v)| (times[t as usize], v.to_bit_string().unwrap_or_else(|| format!("{v}"))))
+                .collect();
+            (name, changes)
+        })
+        .collect()
+}
 
+fn traced_adder_run(format: TraceFormat, path: &Path) -> RunOutput {
+    let lib = must_build(&BuildSpec::new("stream_adder", [rtl("stream_adder.sv")]).trace_format(Some(format)));
+    assert_eq!(lib.trace_format(), Some(format));
+    let _ = std::fs::remove_file(path);
+    let mut sim = Sim::new(&lib, SimOptions { trace: Some(path.to_path_buf()), ..SimOptions::default() }).unwrap();
+    let stalls = Stalls { in_valid: Pattern::parse("1101").unwrap(), out_ready: Pattern::parse("011").unwrap() };
+    let out = sim.run(&[1, 2, 3, 0xffff_fff0, 7], 5, &stalls, &Limits::default()).unwrap();
+    assert!(!path.exists(), "the waveform must not appear before it is complete");
+    sim.close().unwrap();
+    out
+}
+
+#[test]
+fn traces_write_vcd_or_fst_with_the_same_waveform_and_change_nothing() {
+    let (vcd, fst) = (tmp(&format!("adder_{}.vcd", std::process::id())), tmp(&format!("adder_{}.fst", std::process::id())));
+    let untraced = {
+        let mut sim = Sim::new(adder(), SimOptions::default()).unwrap();
+        let stalls = Stalls { in_valid: Pattern::parse("1101").unwrap(), out_ready: Pattern::parse("011").unwrap() };
+        sim.run(&[1, 2, 3, 0xffff_fff0, 7], 5, &stalls, &Limits::default()).unwrap()
+    };
+    let (by_vcd, by_fst) = (traced_adder_run(TraceFormat::Vcd, &vcd), traced_adder_run(TraceFormat::Fst, &fst));
+    assert_eq!(by_vcd, untraced, "tracing to VCD changed the run");
+    assert_eq!(by_fst, untraced, "tracing to FST changed the run");
+
+    let text = std::fs::read_to_string(&vcd).unwrap();
+    assert!(text.contains("$enddefinitions") && text.contains("s_axis_tdata"), "{}", &text[..text.len().min(500)]);
+    let (wv, wf) = (waveform(&vcd), waveform(&fst));
+    let sum = wv.iter().find(|(n, _)| n.ends_with("m_axis_tdata")).expect("m_axis_tdata in the VCD").1;
+    // The running sums 1, 3, 6, 0xfffffff6, 0xfffffffd appear on m_axis_tdata.
+    let last = u32::from_str_radix(&sum.last().unwrap().1, 2).unwrap();
+    assert_eq!(last, 0xffff_fffd, "{sum:?}");
+    assert!(wv.len() >= 8, "only {} variables in the VCD", wv.len());
+    assert_eq!(wf, wv, "FST and VCD of the same run hold different waveforms");
+    let (nv, nf) = (std::fs::metadata(&vcd).unwrap().len(), std::fs::metadata(&fst).unwrap().len());
+    eprintln!("same run: VCD {nv} bytes, FST {nf} bytes");
+    std::fs::remove_file(&vcd).unwrap();
+    std::fs::remove_file(&fst).unwrap();
+}
+
+#[test]
+fn trace_requests_must_match_the_build() {
     let e = Sim::new(adder(), SimOptions { trace: Some(tmp("never.vcd")), ..SimOptions::default() }).unwrap_err();
     assert!(e.to_string().contains("built without --trace"), "{e}");
+    let vcd_lib = must_build(&BuildSpec::new("stream_adder", [rtl("stream_adder.sv")]).trace(true));
+    assert_ne!(vcd_lib.dir(), adder().dir(), "trace is part of the cache key");
+    let e = Sim::new(&vcd_lib, SimOptions { trace: Some(tmp("never.fst")), ..SimOptions::default() }).unwrap_err();
+    assert!(e.to_string().contains("writes Vcd waveforms") && e.to_string().contains("*.vcd"), "{e}");
+    let e = Sim::new(&vcd_lib, SimOptions { trace: Some(tmp("never.wave")), ..SimOptions::default() }).unwrap_err();
+    assert!(e.to_string().contains("name the file *.fst"), "{e}");
+    assert!(!tmp("never.fst.partial").exists() && !tmp("never.wave.partial").exists());
 }
 
 #[test]

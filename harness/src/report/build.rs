@@ -6,7 +6,7 @@ use super::provenance;
 use super::*;
 use crate::cosim::{self, BuildMode, RtlImage};
 use rtlgen::Limits;
-use crate::synth::{self, Counts};
+use crate::synth::{self, Counts, SynthOptions};
 use anyhow::{Context, Result};
 use golden_model::metrics;
 use std::path::PathBuf;
@@ -26,6 +26,8 @@ pub struct BuildOptions {
     pub seed: u64,
     /// Skip Yosys (resources then hold only the analytical estimates); for quick sweeps.
     pub skip_synth: bool,
+    /// Which Yosys and DSP mapping synthesize.
+    pub synth: SynthOptions,
     /// Run only the first N test images through the RTL (None = all 624).
     pub rtl_images: Option<usize>,
 }
@@ -41,6 +43,7 @@ impl Default for BuildOptions {
             clock_mhz: 200.0,
             seed: 1,
             skip_synth: false,
+            synth: SynthOptions::default(),
             rtl_images: None,
         }
     }
@@ -109,6 +112,7 @@ pub fn build(opts: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<Repo
         ResourceReport {
             synthesized: false,
             tool: "none (synthesis skipped)".into(),
+            synth: None,
             device: synth::DEVICE.into(),
             total: Counts::default(),
             utilization_pct: synth::Utilization::of(&Counts::default()),
@@ -121,10 +125,11 @@ pub fn build(opts: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<Repo
             critical_path_note: "not run".into(),
         }
     } else {
-        let s = synth::synthesize(&acc, progress)?;
+        let s = synth::synthesize(&acc, &opts.synth, progress)?;
         ResourceReport {
             synthesized: true,
             tool: s.tool,
+            synth: Some(s.synth),
             device: s.device,
             total: s.total,
             utilization_pct: s.utilization_pct,
@@ -171,7 +176,7 @@ pub fn build(opts: &BuildOptions, progress: &mut dyn FnMut(&str)) -> Result<Repo
             git_commit,
             git_dirty,
             model_hash: model.content_hash(),
-            tools: provenance::tools(verilator),
+            tools: provenance::tools(verilator, (!opts.skip_synth).then_some(opts.synth.synthesizer)),
             seed: opts.seed,
             date: provenance::now_rfc3339(),
         },

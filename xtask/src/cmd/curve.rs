@@ -39,7 +39,6 @@ pub fn run(args: Args) -> Result<()> {
     if args.auto.target_ii.is_some() || args.auto.target_fps.is_some() {
         bail!("the curve takes its targets from --fps; --target-ii and --target-fps belong to single builds");
     }
-    args.measure.ensure_tools()?;
     let base = args.measure.apply(BuildOptions {
         model: args.model.clone(),
         limits: args.auto.limits()?,
@@ -47,6 +46,7 @@ pub fn run(args: Args) -> Result<()> {
         seed: args.seed,
         ..BuildOptions::default()
     })?;
+    args.measure.ensure_tools(&base)?;
     let out = args.out.clone().unwrap_or_else(|| crate::project_root().join("reports/curve"));
     let command = format!("cargo xtask {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "));
     let mut progress = progress_printer();

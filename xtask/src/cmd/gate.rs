@@ -69,10 +69,10 @@ fn thresholds(args: &Args) -> Result<Thresholds> {
     }
 }
 
-/// Builds the fresh report with the baseline's settings unless flags say otherwise.
-fn build_fresh(args: &Args, baseline: &Report, gate_dir: &Path) -> Result<(Report, PathBuf)> {
+/// The fresh report's build options: the baseline's settings (model, folding, seed, clock, RTL
+/// images, synthesizer) unless flags say otherwise.
+fn fresh_options(args: &Args, baseline: &Report, out: &Path) -> Result<BuildOptions> {
     let root = crate::project_root();
-    let out = args.out.clone().unwrap_or_else(|| gate_dir.to_path_buf());
     let model = match &args.model {
         Some(m) => m.clone(),
         None => {
@@ -87,20 +87,12 @@ fn build_fresh(args: &Args, baseline: &Report, gate_dir: &Path) -> Result<(Repor
             p
         }
     };
-    let folding = match &args.folding {
-        Some(f) => f.clone(),
-        None => {
-            let p = out.join("baseline-folding.json");
-            let text = serde_json::to_string_pretty(&baseline.folding)? + "\n";
-            golden_model::io::write_atomic(&p, text.as_bytes())
-                .with_context(|| format!("cannot write {}", p.display()))?;
-            p
-        }
-    };
+    // Written by `build_fresh` (after the tool check) unless --folding names one.
+    let folding = args.folding.clone().unwrap_or_else(|| out.join(BASELINE_FOLDING));
     let g = &baseline.accuracy;
     // A baseline over a prefix of the test images is compared with the same prefix.
     let rtl_images = (g.rtl.metrics.n < g.golden.n).then_some(g.rtl.metrics.n as usize);
-    let opts = args.measure.apply(BuildOptions {
+    args.measure.apply(BuildOptions {
         model: Some(model),
         folding: Some(folding),
         seed: args.seed.unwrap_or(baseline.provenance.seed),
@@ -110,11 +102,24 @@ fn build_fresh(args: &Args, baseline: &Report, gate_dir: &Path) -> Result<(Repor
             None => baseline.latency.clock_mhz,
         },
         rtl_images,
+        // Reports from before the choice existed were all made with the default.
+        synth: baseline.resources.synth.unwrap_or_default(),
         ..BuildOptions::default()
-    })?;
+    })
+}
+
+const BASELINE_FOLDING: &str = "baseline-folding.json";
+
+fn build_fresh(opts: &BuildOptions, baseline: &Report, out: &Path) -> Result<(Report, PathBuf)> {
+    if let Some(p) = &opts.folding
+        && p == &out.join(BASELINE_FOLDING)
+    {
+        let text = serde_json::to_string_pretty(&baseline.folding)? + "\n";
+        golden_model::io::write_atomic(p, text.as_bytes()).with_context(|| format!("cannot write {}", p.display()))?;
+    }
     let mut progress = progress_printer();
-    let r = report::build(&opts, &mut progress)?;
-    render::write_all(&r, &out)?;
+    let r = report::build(opts, &mut progress)?;
+    render::write_all(&r, out)?;
     Ok((r, out.join("report.json")))
 }
 
@@ -123,30 +128,62 @@ fn write(path: &Path, text: &str) -> Result<()> {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let m = &args.measure;
     if args.report.is_some()
-        && (args.measure.data.is_some()
-            || args.measure.skip_synth
-            || args.measure.rtl_images.is_some())
+        && (m.data.is_some()
+            || m.skip_synth
+            || m.rtl_images.is_some()
+            || m.synth.synth.is_some()
+            || m.synth.dsp.is_some())
     {
         bail!(
-            "--report uses an existing report; --data, --skip-synth and --rtl-images only apply when the gate builds one"
+            "--report uses an existing report; --data, --skip-synth, --rtl-images, --synth and --dsp only apply when \
+             the gate builds one"
         );
-    }
-    if args.report.is_none() {
-        args.measure.ensure_tools()?;
     }
     let thresholds = thresholds(&args)?;
     let gate_dir = harness::paths::target_dir().join("gate");
     let baseline_path = args.baseline.clone().unwrap_or_else(|| crate::project_root().join("reports/report.json"));
-    let baseline = gate::read_report(&baseline_path).with_context(|| {
-        format!(
-            "baseline {}: make one with `cargo xtask report` (and commit it), or pass --baseline FILE",
-            baseline_path.display()
-        )
-    })?;
-    let (fresh, fresh_path) = match &args.report {
-        Some(p) => (gate::read_report(p).with_context(|| format!("fresh report {}", p.display()))?, p.clone()),
-        None => build_fresh(&args, &baseline, &gate_dir)?,
+    let read_baseline = || {
+        gate::read_report(&baseline_path).with_context(|| {
+            format!(
+                "baseline {}: make one with `cargo xtask report` (and commit it), or pass --baseline FILE",
+                baseline_path.display()
+            )
+        })
+    };
+    let (baseline, fresh, fresh_path) = match &args.report {
+        Some(p) => {
+            let baseline = read_baseline()?;
+            let fresh = gate::read_report(p).with_context(|| format!("fresh report {}", p.display()))?;
+            (baseline, fresh, p.clone())
+        }
+        None => {
+            let baseline = read_baseline()?;
+            let out = args.out.clone().unwrap_or_else(|| gate_dir.clone());
+            let opts = fresh_options(&args, &baseline, &out)?;
+            // Before any long work: a new machine without the tools stops here.
+            m.ensure_tools(&opts)?;
+            // Refuse before spending minutes on a report that could not be compared.
+            if let Some(base) = baseline.resources.synth
+                && baseline.resources.synthesized
+                && !opts.skip_synth
+                && base != opts.synth
+            {
+                bail!(
+                    "the baseline {} was synthesized with {} (DSP mapping {}) and the fresh report would be with {} \
+                     (DSP mapping {}): the gate refuses to compare resources of different synthesizers; drop --synth/--dsp \
+                     (and QNN_SYNTH/QNN_SYNTH_DSP) to use the baseline's, or commit a baseline made with the new one",
+                    baseline_path.display(),
+                    base.synthesizer,
+                    base.dsp,
+                    opts.synth.synthesizer,
+                    opts.synth.dsp
+                );
+            }
+            let (fresh, path) = build_fresh(&opts, &baseline, &out)?;
+            (baseline, fresh, path)
+        }
     };
     let outcome = gate::compare(&baseline, &fresh, &thresholds);
     let (bl, fl) = (baseline_path.display().to_string(), fresh_path.display().to_string());

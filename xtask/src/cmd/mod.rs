@@ -15,3 +15,4 @@ pub mod sweep;
 pub mod gate;
 pub mod generate;
 pub mod test;
+pub mod tools;

@@ -2,6 +2,7 @@
 //! report.json, report.md and report.html. Also home of the measurement flags `gate` and `sweep` share.
 
 use super::generate::AutoFolding;
+use super::synth::SynthChoice;
 use anyhow::{Result, bail};
 use harness::report::{self, BuildOptions, render};
 use std::path::PathBuf;
@@ -49,13 +50,23 @@ pub struct Measure {
     /// Run only the first N test images through the RTL [default: all 624]
     #[arg(long, value_name = "N")]
     pub rtl_images: Option<usize>,
+    #[command(flatten)]
+    pub synth: SynthChoice,
 }
 
 impl Measure {
-    /// What a build with these flags runs: Verilator always, Yosys unless synthesis is skipped.
-    pub fn ensure_tools(&self) -> Result<()> {
+    /// What a build with these options runs: Verilator always, its synthesizer unless synthesis is skipped.
+    pub fn ensure_tools(&self, opts: &BuildOptions) -> Result<()> {
         use crate::tools;
-        if self.skip_synth { tools::ensure(&[&tools::VERILATOR]) } else { tools::ensure(&[&tools::VERILATOR, &tools::YOSYS]) }
+        match (self.skip_synth, opts.synth.synthesizer) {
+            (true, _) => tools::ensure(&[&tools::VERILATOR]),
+            // Both system tools in one apt-get line (or one error naming both).
+            (false, harness::synth::Synthesizer::Yosys) => tools::ensure(&[&tools::VERILATOR, &tools::YOSYS]),
+            (false, s) => {
+                tools::ensure(&[&tools::VERILATOR])?;
+                tools::ensure_synthesizer(s)
+            }
+        }
     }
 
     /// Build options with these flags over `base`.
@@ -66,6 +77,7 @@ impl Measure {
         Ok(BuildOptions {
             data: self.data.clone().or(base.data.clone()),
             skip_synth: self.skip_synth,
+            synth: self.synth.resolve(base.synth)?,
             rtl_images: self.rtl_images.or(base.rtl_images),
             ..base
         })
@@ -79,7 +91,6 @@ pub fn progress_printer() -> impl FnMut(&str) {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    args.measure.ensure_tools()?;
     let opts = args.measure.apply(BuildOptions {
         model: args.model.clone(),
         folding: args.folding.clone(),
@@ -89,6 +100,7 @@ pub fn run(args: Args) -> Result<()> {
         seed: args.seed,
         ..BuildOptions::default()
     })?;
+    args.measure.ensure_tools(&opts)?;
     let out = args.out.clone().unwrap_or_else(|| crate::project_root().join("reports"));
     let mut progress = progress_printer();
     let r = report::build(&opts, &mut progress)?;

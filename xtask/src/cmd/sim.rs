@@ -14,8 +14,9 @@ pub struct Args {
     /// Number of test images to run (from the start of the official test split)
     #[arg(long, default_value_t = 8)]
     pub images: usize,
-    /// Write a VCD waveform of the run to this file
-    #[arg(long)]
+    /// Write a waveform of the run to this file: FILE.fst (compressed) or FILE.vcd; open it in
+    /// GTKWave (`gtkwave FILE`) or Surfer (`surfer FILE`)
+    #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
     /// Data root (default: the vendored copy)
     #[arg(long)]
@@ -50,7 +51,8 @@ pub fn pattern(s: &Option<String>, what: &str) -> Result<sim::Pattern> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    crate::tools::ensure(&[&crate::tools::VERILATOR])?;
+    let trace = args.trace.as_deref().map(sim::TraceFormat::from_path).transpose().map_err(anyhow::Error::msg)?;
+    crate::tools::ensure(&crate::tools::for_trace(args.trace.as_deref()))?;
     let model = harness::paths::load_model(args.model.as_deref())?;
     let folding = args.auto.folding(&model, args.folding.as_ref())?;
     let stalls = sim::Stalls { in_valid: pattern(&args.in_valid, "in-valid")?, out_ready: pattern(&args.out_ready, "out-ready")? };
@@ -62,7 +64,7 @@ pub fn run(args: Args) -> Result<()> {
     let samples = &test.samples[..n];
     let acc = harness::accel::prepare(&model, &folding)?;
     eprintln!("accelerator: {} (estimated II {} cycles)", acc.dir.display(), acc.ii_estimate);
-    let mode = cosim::BuildMode { trace: args.trace.is_some(), x_unique: false };
+    let mode = cosim::BuildMode { trace, x_unique: false };
     let lib = cosim::library(&acc, mode)?;
     eprintln!("simulator: {}", lib.verilator().describe());
     let mut sim = cosim::new_sim(&lib, &acc, args.seed, args.trace.clone())?;

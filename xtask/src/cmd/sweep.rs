@@ -87,13 +87,13 @@ pub fn run(args: Args) -> Result<()> {
     if args.merge {
         return merge_and_write(&out, &p, args.allow_partial);
     }
-    args.measure.ensure_tools()?;
     let build = args.measure.apply(BuildOptions {
         limits: args.auto.limits()?,
         target_ii: args.auto.target_ii()?,
         clock_mhz: args.auto.clock()?,
         ..BuildOptions::default()
     })?;
+    args.measure.ensure_tools(&build)?;
     let opts = run::RunOptions { out: out.clone(), data: args.measure.data.clone(), build };
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create output directory {}", out.display()))?;
     let mut progress = progress_printer();

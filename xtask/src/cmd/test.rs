@@ -42,7 +42,8 @@ impl Totals {
 pub fn run(args: Args) -> Result<()> {
     let sh = xshell::Shell::new()?;
     sh.change_dir(crate::project_root());
-    tools::ensure(&[&tools::VERILATOR, &tools::YOSYS])?;
+    // FST: property-test failures save their waveform as FST, and the bridge tests write both formats.
+    tools::ensure(&[&tools::VERILATOR, &tools::FST, &tools::YOSYS])?;
     // Release: the RTL property tests and golden-model runs are compute-bound, and the release
     // artifacts are shared with `cargo xtask`.
     let mut child = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
@@ -58,8 +59,16 @@ pub fn run(args: Args) -> Result<()> {
         totals.add(&line);
     }
     let status = child.wait()?;
+    // Which Verilators ran, just above the closing line so that CI's log shows it.
+    let second = match sim::other_verilator() {
+        None => format!("skipped ({} not set; `cargo xtask tools --verilator-root` installs one)", sim::OTHER_VERILATOR_ENV),
+        Some(Ok(v)) => v.describe(),
+        Some(Err(e)) => format!("UNUSABLE: {e}"),
+    };
+    let default = sim::find_verilator().map_or_else(|e| e.to_string(), |v| v.describe());
+    println!("\nVerilator: {default}\nsecond Verilator: {second}");
     println!(
-        "\ntest summary: {} passed, {} failed, {} ignored in {} test binaries ({})",
+        "test summary: {} passed, {} failed, {} ignored in {} test binaries ({})",
         totals.passed,
         totals.failed,
         totals.ignored,
