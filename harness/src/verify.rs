@@ -52,8 +52,8 @@ pub fn evaluate_rtl(acc: &Accelerator, lib: &sim::Library, model: &Model, sample
     sim.close()?;
     let seconds = started.elapsed().as_secs_f64();
     let mut mismatches = vec![];
-    for (s, r) in samples.iter().zip(&images) {
-        let g = model.infer(&s.pixels)?;
+    let golden = model.infer_batch(&pixels).map_err(|(i, e)| anyhow::anyhow!("{}: {e}", samples[i].path.display()))?;
+    for ((s, r), g) in samples.iter().zip(&images).zip(golden) {
         if g.label != r.label || g.logits != r.logits {
             mismatches.push(Mismatch {
                 image: s.path.display().to_string(),
