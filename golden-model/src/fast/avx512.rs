@@ -193,10 +193,12 @@ unsafe fn xnor_direct_tile<const G: usize, const P: usize>(
             for k in 0..G {
                 wv[k] = unsafe { _mm512_loadu_si512(row.add(k * LANES) as *const __m512i) };
             }
-            let mask = if j + 1 == g.words { last_mask } else { u32::MAX };
+            // Only a partial last word needs its mask (and a broadcast from a register); whole
+            // words are broadcast straight from memory.
+            let masked = j + 1 == g.words && last_mask != u32::MAX;
             for pi in 0..P {
-                let x = unsafe { (base[pi].add(4 * j) as *const u32).read_unaligned() } & mask;
-                let xb = _mm512_set1_epi32(x as i32);
+                let x = unsafe { (base[pi].add(4 * j) as *const u32).read_unaligned() };
+                let xb = _mm512_set1_epi32((if masked { x & last_mask } else { x }) as i32);
                 for k in 0..G {
                     a[pi][k] = _mm512_add_epi32(a[pi][k], _mm512_popcnt_epi32(_mm512_xor_si512(xb, wv[k])));
                 }
@@ -238,6 +240,42 @@ pub fn pooled(px: &[i32], per_out: usize, stride: usize, g: usize, kind: super::
     // SAFETY: `out` holds 16 i32.
     unsafe { _mm512_storeu_si512(out.as_mut_ptr() as *mut __m512i, t) };
     out
+}
+
+/// [`pooled`] compared with the thresholds `thr[g * 16 ..]`: the output bits of group `g`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vpopcntdq,avx512vnni")]
+#[allow(clippy::too_many_arguments)]
+pub fn pooled_bits(px: &[i32], per_out: usize, stride: usize, g: usize, kind: super::Kind, cols: i32, rowsum: &[i32], thr: &[i32]) -> u32 {
+    assert!(px.len() >= (per_out - 1) * stride + (g + 1) * LANES && rowsum.len() >= (g + 1) * LANES && thr.len() >= (g + 1) * LANES);
+    // SAFETY: asserted bounds.
+    let ld = |q: usize| unsafe { _mm512_loadu_si512(px.as_ptr().add(q * stride + g * LANES) as *const __m512i) };
+    let th = unsafe { _mm512_loadu_si512(thr.as_ptr().add(g * LANES) as *const __m512i) };
+    let mut v = ld(0);
+    let t = match kind {
+        super::Kind::Xnor => {
+            for q in 1..per_out {
+                v = _mm512_min_epi32(v, ld(q));
+            }
+            _mm512_sub_epi32(_mm512_set1_epi32(cols), _mm512_add_epi32(v, v))
+        }
+        super::Kind::Int8 { bipolar_in: false } => {
+            for q in 1..per_out {
+                v = _mm512_max_epi32(v, ld(q));
+            }
+            v
+        }
+        super::Kind::Int8 { bipolar_in: true } => {
+            let rs = unsafe { _mm512_loadu_si512(rowsum.as_ptr().add(g * LANES) as *const __m512i) };
+            let conv = |v: __m512i| _mm512_sub_epi32(_mm512_add_epi32(v, v), rs);
+            let mut m = conv(v);
+            for q in 1..per_out {
+                m = _mm512_max_epi32(m, conv(ld(q)));
+            }
+            m
+        }
+    };
+    _mm512_cmpge_epi32_mask(t, th) as u32
 }
 
 /// Channels of one group whose accumulators reach their threshold, as a bit mask.

@@ -381,6 +381,15 @@ fn matvec_impl<const AVX512: bool>(
 fn epilogue<const AVX512: bool>(p: &Packed, px: &[i32], per_out: usize, dst: usize, y: &mut Map, logits: &mut [i32]) {
     for g in 0..p.groups {
         let lanes = (p.rows - g * LANES).min(LANES);
+        #[cfg(target_arch = "x86_64")]
+        if AVX512 && let Out::Bipolar(thr) = &p.out {
+            // The hot path of binarized networks, without a round trip of the accumulators through memory.
+            let stride = p.groups * LANES;
+            // SAFETY: `AVX512` is only set inside `matvec_avx512`, which has the features.
+            let bits = unsafe { super::avx512::pooled_bits(px, per_out, stride, g, p.kind, p.cols() as i32, &p.rowsum, thr) };
+            write_bits(y, dst + g * LANES, bits, lanes);
+            continue;
+        }
         let t = pooled::<AVX512>(p, px, per_out, g);
         match &p.out {
             Out::Bias(b) => {
@@ -391,18 +400,7 @@ fn epilogue<const AVX512: bool>(p: &Packed, px: &[i32], per_out: usize, dst: usi
             Out::Bipolar(thr) => {
                 let thr: &[i32; LANES] = thr[g * LANES..][..LANES].try_into().expect("16 lanes");
                 let bits = ge_mask::<AVX512>(&t, thr);
-                let at = dst + g * LANES;
-                match y.repr {
-                    Some(Repr::Bits) if lanes == LANES && at % 8 == 0 => {
-                        y.data[at / 8..at / 8 + 2].copy_from_slice(&(bits as u16).to_le_bytes());
-                    }
-                    Some(Repr::Bits) => put_bits(&mut y.data, at, bits, lanes),
-                    _ => {
-                        for l in 0..lanes {
-                            y.data[dst + g * LANES + l] = ((bits >> l) & 1) as u8;
-                        }
-                    }
-                }
+                write_bits(y, dst + g * LANES, bits, lanes);
             }
             Out::Levels { bits, nt, thresholds, by_index } => {
                 let mut q = [0u8; LANES];
@@ -420,6 +418,22 @@ fn epilogue<const AVX512: bool>(p: &Packed, px: &[i32], per_out: usize, dst: usi
                     levels::<AVX512>(&t, thresholds, g * LANES, *nt, *bits, &mut q);
                 }
                 y.data[dst + g * LANES..dst + g * LANES + lanes].copy_from_slice(&q[..lanes]);
+            }
+        }
+    }
+}
+
+/// Bipolar outputs `bits` of `lanes` channels from element `at`: bits or bytes, as `y` holds them.
+#[inline(always)]
+fn write_bits(y: &mut Map, at: usize, bits: u32, lanes: usize) {
+    match y.repr {
+        Some(Repr::Bits) if lanes == LANES && at % 8 == 0 => {
+            y.data[at / 8..at / 8 + 2].copy_from_slice(&(bits as u16).to_le_bytes());
+        }
+        Some(Repr::Bits) => put_bits(&mut y.data, at, bits, lanes),
+        _ => {
+            for l in 0..lanes {
+                y.data[at + l] = ((bits >> l) & 1) as u8;
             }
         }
     }
