@@ -4,6 +4,7 @@
 //! `docs/architecture.md`.
 
 pub mod error;
+pub mod fast;
 pub mod file;
 pub mod io;
 pub mod metrics;
@@ -16,4 +17,5 @@ pub mod testing;
 pub use error::ModelError;
 pub use model::{Inference, Layer, Model, Op, Provenance, argmax};
 pub use ops::{FeatureMap, Shape};
+pub use fast::Level;
 pub use value::{ActType, WeightType};

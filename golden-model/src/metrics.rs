@@ -93,52 +93,19 @@ impl Predictions {
     }
 }
 
-/// Runs `model` (fast path) on every `(pixels, label)` pair, on all cores, keeping image order.
+/// Runs `model` (fast path) on every `(pixels, label)` pair, on all cores ([`Model::infer_batch`]),
+/// keeping image order.
 pub fn predict(model: &Model, images: &[(&[u8], u8)]) -> Result<Predictions, EvalError> {
     if model.classes().len() != 2 {
         return Err(EvalError::NotBinaryModel(model.classes().len()));
     }
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(images.len())
-        .max(1);
-    let chunk = images.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<Vec<(u8, i64)>, EvalError>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = images
-            .chunks(chunk)
-            .enumerate()
-            .map(|(c, part)| {
-                scope.spawn(move || {
-                    part.iter()
-                        .enumerate()
-                        .map(|(i, (pixels, _))| {
-                            let inference = model.infer(pixels).map_err(|source| EvalError::Inference {
-                                index: c * chunk + i,
-                                source,
-                            })?;
-                            Ok((inference.label as u8, inference.score()))
-                        })
-                        .collect()
-                })
-            })
-            .collect();
-        // Inference returns errors for bad input; a panic here is a bug worth its original message.
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    let mut out = Predictions {
+    let pixels: Vec<&[u8]> = images.iter().map(|(p, _)| *p).collect();
+    let inferred = model.infer_batch(&pixels).map_err(|(index, source)| EvalError::Inference { index, source })?;
+    Ok(Predictions {
         labels: images.iter().map(|(_, l)| *l).collect(),
-        ..Default::default()
-    };
-    for part in parts {
-        for (predicted, score) in part? {
-            out.predicted.push(predicted);
-            out.scores.push(score);
-        }
-    }
-    Ok(out)
+        predicted: inferred.iter().map(|r| r.label as u8).collect(),
+        scores: inferred.iter().map(|r| r.score()).collect(),
+    })
 }
 
 /// A model's metrics on one split, with what identifies the model and the data: the JSON written by

@@ -1,6 +1,8 @@
 //! The whole network: an input quantizer, conv / max-pool / dense layers, and a logit layer.
 
 use crate::error::{ModelError, Result};
+use crate::fast::Level;
+use crate::fast::plan::{Plan, Scratch};
 use crate::ops::{Conv, Dense, FeatureMap, InputQuant, MaxPool, OutputStage, Shape, shape_of};
 use crate::value::ActType;
 use serde::{Deserialize, Serialize};
@@ -48,11 +50,16 @@ impl Op {
     }
 
     pub fn eval(&self, x: &FeatureMap) -> FeatureMap {
+        self.eval_at(x, Level::current())
+    }
+
+    /// [`Op::eval`] with the kernels of `level` (which this CPU must support).
+    pub fn eval_at(&self, x: &FeatureMap, level: Level) -> FeatureMap {
         match self {
             Op::InputQuant(q) => q.eval(x),
-            Op::Conv(c) => c.eval(x),
+            Op::Conv(c) => c.eval_at(x, level),
             Op::MaxPool => MaxPool::eval(x),
-            Op::Dense(d) => d.eval(x),
+            Op::Dense(d) => d.eval_at(x, level),
         }
     }
 }
@@ -119,7 +126,13 @@ pub struct Model {
     layers: Vec<Layer>,
     /// Output shape of every layer.
     shapes: Vec<Shape>,
+    /// The layers as steps over packed maps, for [`Model::infer`].
+    plan: Plan,
     pub provenance: Provenance,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 impl Model {
@@ -185,7 +198,8 @@ impl Model {
             shape = l.op.output_shape(shape).map_err(|m| err(i, l, m))?;
             shapes.push(shape);
         }
-        Ok(Model { name: name.into(), input, classes, layers, shapes, provenance })
+        let plan = Plan::new(input, &layers);
+        Ok(Model { name: name.into(), input, classes, layers, shapes, plan, provenance })
     }
 
     pub fn name(&self) -> &str {
@@ -231,12 +245,50 @@ impl Model {
         Ok(outs)
     }
 
+    /// Logits and label of one image, fast path (packed maps, fused conv + pool, SIMD kernels of
+    /// [`Level::current`]).
     pub fn infer(&self, pixels: &[u8]) -> Result<Inference> {
-        let mut x = self.input_map(pixels)?;
-        for l in &self.layers {
-            x = l.op.eval(&x);
+        self.infer_at(pixels, Level::current())
+    }
+
+    /// [`Model::infer`] with the kernels of `level` (which this CPU must support).
+    pub fn infer_at(&self, pixels: &[u8], level: Level) -> Result<Inference> {
+        level.check();
+        SCRATCH.with(|s| self.infer_with(pixels, level, &mut s.borrow_mut()))
+    }
+
+    fn infer_with(&self, pixels: &[u8], level: Level, s: &mut Scratch) -> Result<Inference> {
+        self.check_input(pixels)?;
+        self.plan.run(&self.layers, level, pixels, s);
+        Ok(Inference::from_logits(s.logits.clone()))
+    }
+
+    fn check_input(&self, pixels: &[u8]) -> Result<()> {
+        if pixels.len() != self.input.len() {
+            let (h, w, c) = self.input.dim();
+            return Err(ModelError::InputShape { got: pixels.len(), expected: self.input.len(), h, w, c });
         }
-        Ok(Inference::from_logits(x.iter().copied().collect()))
+        Ok(())
+    }
+
+    /// [`Model::infer`] of every image, in order, on the threads of the current rayon pool (all cores
+    /// unless called inside `ThreadPool::install`). Each image is computed alone, so the results are
+    /// the same for any number of threads. An image of the wrong size is an error naming its index.
+    pub fn infer_batch(&self, images: &[&[u8]]) -> std::result::Result<Vec<Inference>, (usize, ModelError)> {
+        self.infer_batch_at(images, Level::current())
+    }
+
+    /// [`Model::infer_batch`] with the kernels of `level` (which this CPU must support).
+    pub fn infer_batch_at(&self, images: &[&[u8]], level: Level) -> std::result::Result<Vec<Inference>, (usize, ModelError)> {
+        use rayon::prelude::*;
+        level.check();
+        if let Some((i, e)) = images.iter().enumerate().find_map(|(i, p)| self.check_input(p).err().map(|e| (i, e))) {
+            return Err((i, e));
+        }
+        Ok(images
+            .par_iter()
+            .map_init(Scratch::default, |s, p| self.infer_with(p, level, s).expect("input sizes checked"))
+            .collect())
     }
 
     pub fn infer_reference(&self, pixels: &[u8]) -> Result<Inference> {

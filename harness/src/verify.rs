@@ -51,8 +51,8 @@ pub fn default_jobs() -> usize {
 
 /// Streams `samples` through `jobs` fresh simulations side by side (each takes a contiguous share,
 /// back to back; seed `seed`: x-initial values of a `--x-initial unique` build) and compares every
-/// output with the golden model, which runs on the same threads. Labels, logits and mismatches do
-/// not depend on `jobs`.
+/// output with the golden model (a batch on all cores). Labels, logits and mismatches do not
+/// depend on `jobs`.
 pub fn evaluate_rtl(
     acc: &Accelerator,
     lib: &sim::Library,
@@ -65,7 +65,7 @@ pub fn evaluate_rtl(
     anyhow::ensure!(!samples.is_empty(), "no images to run through the RTL");
     let started = Instant::now();
     let chunk = samples.len().div_ceil(jobs.min(samples.len()));
-    let parts: Vec<Result<(Vec<RtlImage>, Vec<golden_model::Inference>, u64)>> = std::thread::scope(|scope| {
+    let parts: Vec<Result<(Vec<RtlImage>, u64)>> = std::thread::scope(|scope| {
         let workers: Vec<_> = samples
             .chunks(chunk)
             .map(|part| {
@@ -76,21 +76,21 @@ pub fn evaluate_rtl(
                     let images = cosim::run_images(&mut sim, acc, &pixels, &sim::Stalls::none(), WATCHDOG)?;
                     let cycles = sim.cycle() - start_cycle;
                     sim.close()?;
-                    let golden = part.iter().map(|s| model.infer(&s.pixels)).collect::<Result<Vec<_>, _>>()?;
-                    Ok((images, golden, cycles))
+                    Ok((images, cycles))
                 })
             })
             .collect();
         workers.into_iter().map(|w| w.join().expect("a simulation thread panicked")).collect()
     });
-    let (mut images, mut instance, mut golden, mut cycles) = (vec![], vec![], vec![], 0);
+    let (mut images, mut instance, mut cycles) = (vec![], vec![], 0);
     for (k, part) in parts.into_iter().enumerate() {
-        let (im, g, c) = part?;
+        let (im, c) = part?;
         instance.extend(std::iter::repeat_n(k, im.len()));
         images.extend(im);
-        golden.extend(g);
         cycles += c;
     }
+    let pixels: Vec<&[u8]> = samples.iter().map(|s| s.pixels.as_slice()).collect();
+    let golden = model.infer_batch(&pixels).map_err(|(i, e)| anyhow::anyhow!("{}: {e}", samples[i].path.display()))?;
     let seconds = started.elapsed().as_secs_f64();
     let mut mismatches = vec![];
     for ((s, r), g) in samples.iter().zip(&images).zip(&golden) {

@@ -80,6 +80,10 @@ fn assert_exact(net: &Net, offset: i64, imgs: &[Vec<u8>]) -> Model {
         assert_eq!(inf.logits, vec![acc[0] as i32, (acc[1] + offset) as i32]);
         assert_eq!(inf.label, (acc[1] - acc[0] + offset > 0) as usize);
     }
+    // Validation scores come from the golden model's batch path (all cores) at offset 0.
+    let zero = export(&int, 0, "v", Default::default()).expect("valid model");
+    let scores: Vec<i64> = zero.infer_batch(&refs).unwrap().iter().map(|r| r.score()).collect();
+    assert_eq!(scores, int.scores(&refs));
     model
 }
 

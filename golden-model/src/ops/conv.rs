@@ -3,6 +3,8 @@
 //! the hardware's sliding-window generator emits a window.
 
 use super::{FeatureMap, MatVec, OutputStage, Shape};
+use crate::fast::Level;
+use crate::fast::plan::{self, Map};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Conv {
@@ -26,7 +28,7 @@ impl Conv {
         if !matches!(mv.output(), OutputStage::Threshold(_)) {
             return Err("a conv layer needs a threshold activation (only the last dense layer has logits)".into());
         }
-        Ok(Conv { kernel, in_channels, mv })
+        Ok(Conv { kernel, in_channels, mv: mv.with_segments(kernel) })
     }
 
     pub fn kernel(&self) -> usize {
@@ -75,28 +77,19 @@ impl Conv {
         y
     }
 
-    /// im2col one window at a time: a window is `k` contiguous runs of `k * in_ch` values.
+    /// Fast path: the window's `k` rows are read in place from the packed map (no im2col copy).
     pub fn eval(&self, x: &FeatureMap) -> FeatureMap {
-        let x = x.as_standard_layout();
-        let (h, w, c) = x.dim();
-        let k = self.kernel;
-        let (oh, ow) = (h - k + 1, w - k + 1);
-        let src = x.as_slice().expect("standard layout");
-        let rows = self.out_channels();
-        let run = k * c;
-        let mut window = vec![0i32; k * run];
-        let mut scratch = Vec::new();
-        let mut out = vec![0i32; oh * ow * rows];
-        for oy in 0..oh {
-            for ox in 0..ow {
-                for ky in 0..k {
-                    let start = ((oy + ky) * w + ox) * c;
-                    window[ky * run..(ky + 1) * run].copy_from_slice(&src[start..start + run]);
-                }
-                let o = (oy * ow + ox) * rows;
-                self.mv.eval(&window, &mut scratch, &mut out[o..o + rows]);
-            }
-        }
-        FeatureMap::from_shape_vec((oh, ow, rows), out).expect("shape matches length")
+        self.eval_at(x, Level::current())
+    }
+
+    /// [`Conv::eval`] with the kernels of `level` (which this CPU must support).
+    pub fn eval_at(&self, x: &FeatureMap, level: Level) -> FeatureMap {
+        level.check();
+        let p = self.mv.packed();
+        let input = Map::from_feature_map(x, self.mv.in_type(), plan::input_repr(p));
+        let (mut y, mut logits) = (Map::default(), vec![]);
+        let mut work = plan::Work::default();
+        plan::matvec(p, level, &input, Some(self.kernel), false, None, &mut y, &mut logits, &mut work);
+        y.to_feature_map(self.mv.out_type().expect("a conv has a threshold activation"))
     }
 }

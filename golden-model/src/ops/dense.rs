@@ -1,6 +1,7 @@
 //! Fully connected layer; its input is the previous feature map flattened in HWC order.
 
 use super::{FeatureMap, MatVec, Shape};
+use crate::fast::Level;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dense {
@@ -35,9 +36,14 @@ impl Dense {
     }
 
     pub fn eval(&self, x: &FeatureMap) -> FeatureMap {
+        self.eval_at(x, Level::current())
+    }
+
+    /// [`Dense::eval`] with the kernels of `level` (which this CPU must support).
+    pub fn eval_at(&self, x: &FeatureMap, level: Level) -> FeatureMap {
         let x = x.as_standard_layout();
         let mut y = vec![0i32; self.out_features()];
-        self.mv.eval(x.as_slice().expect("standard layout"), &mut Vec::new(), &mut y);
+        self.mv.eval_at(x.as_slice().expect("standard layout"), level, &mut y);
         FeatureMap::from_shape_vec((1, 1, y.len()), y).expect("shape matches length")
     }
 }

@@ -2,6 +2,8 @@
 //! vector, then a multi-threshold activation or, for the last layer, a bias (integer logits).
 
 use super::threshold::MultiThreshold;
+use crate::fast::plan::{self, Map};
+use crate::fast::{Level, Packed};
 use crate::value::{ActType, WeightType};
 use ndarray::Array2;
 
@@ -20,16 +22,8 @@ pub struct MatVec {
     /// `[rows][cols]`
     weights: Array2<i8>,
     output: OutputStage,
-    fast: FastWeights,
-}
-
-/// Weights rearranged once for the fast path.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum FastWeights {
-    /// Bipolar x bipolar: one bit per weight (1 = +1), `words` u64 per row, padding bits zero.
-    Packed { words: usize, bits: Vec<u64> },
-    /// Everything else: row-major i32 for a vectorisable dot product.
-    Wide(Vec<i32>),
+    /// Weights packed once for the fast kernels, as one segment (a conv repacks them per kernel row).
+    packed: Packed,
 }
 
 impl MatVec {
@@ -71,19 +65,8 @@ impl MatVec {
         if max_acc > i32::MAX as i64 {
             return Err(format!("accumulator could reach {max_acc}, beyond 32 bits"));
         }
-        let fast = if weight_type.is_bipolar() && in_type.is_bipolar() {
-            let words = cols.div_ceil(64);
-            let mut bits = vec![0u64; rows * words];
-            for ((r, c), &v) in weights.indexed_iter() {
-                if v > 0 {
-                    bits[r * words + c / 64] |= 1 << (c % 64);
-                }
-            }
-            FastWeights::Packed { words, bits }
-        } else {
-            FastWeights::Wide(weights.iter().map(|&v| v as i32).collect())
-        };
-        Ok(MatVec { in_type, weight_type, weights, output, fast })
+        let packed = Packed::new(in_type, weight_type, &weights, &output, 1);
+        Ok(MatVec { in_type, weight_type, weights, output, packed })
     }
 
     pub fn rows(&self) -> usize {
@@ -133,47 +116,46 @@ impl MatVec {
             .collect()
     }
 
-    /// Accumulators only (no output stage), fast path. `scratch` is reused between calls.
-    pub fn accumulate(&self, x: &[i32], scratch: &mut Vec<u64>, acc: &mut [i32]) {
-        debug_assert_eq!(x.len(), self.cols());
-        let cols = self.cols();
-        match &self.fast {
-            FastWeights::Packed { words, bits } => {
-                scratch.clear();
-                scratch.resize(*words, 0);
-                for (c, &v) in x.iter().enumerate() {
-                    if v > 0 {
-                        scratch[c / 64] |= 1 << (c % 64);
-                    }
-                }
-                for (r, a) in acc.iter_mut().enumerate() {
-                    let row = &bits[r * words..(r + 1) * words];
-                    let differ: u32 = row.iter().zip(scratch.iter()).map(|(w, x)| (w ^ x).count_ones()).sum();
-                    // Padding bits are zero in both, so they never differ: dot = agree - differ.
-                    *a = cols as i32 - 2 * differ as i32;
-                }
-            }
-            FastWeights::Wide(w) => {
-                for (r, a) in acc.iter_mut().enumerate() {
-                    let row = &w[r * cols..(r + 1) * cols];
-                    *a = row.iter().zip(x).map(|(w, x)| w * x).sum();
-                }
-            }
-        }
+    pub(crate) fn packed(&self) -> &Packed {
+        &self.packed
     }
 
-    /// Fast path: accumulate, then the output stage.
+    /// Repacks the weights as `segs` equal segments of columns (a conv's kernel rows).
+    pub(crate) fn with_segments(mut self, segs: usize) -> Self {
+        self.packed = Packed::new(self.in_type, self.weight_type, &self.weights, &self.output, segs);
+        self
+    }
+
+    /// Accumulators only (no output stage), fast path. `scratch` is unused (kept for callers of the
+    /// earlier u64 kernel).
+    pub fn accumulate(&self, x: &[i32], scratch: &mut Vec<u64>, acc: &mut [i32]) {
+        let _ = scratch;
+        let bias = MatVec::new(self.in_type, self.weight_type, self.weights.clone(), OutputStage::Bias(vec![0; self.rows()]))
+            .expect("same weights, zero bias");
+        bias.eval_at(x, Level::current(), acc);
+    }
+
+    /// Fast path: accumulate, then the output stage. `scratch` is unused (see [`MatVec::accumulate`]).
     pub fn eval(&self, x: &[i32], scratch: &mut Vec<u64>, out: &mut [i32]) {
-        self.accumulate(x, scratch, out);
-        match &self.output {
-            OutputStage::Threshold(t) => {
-                for (r, a) in out.iter_mut().enumerate() {
-                    *a = t.apply(r, *a);
-                }
-            }
-            OutputStage::Bias(b) => {
-                for (a, b) in out.iter_mut().zip(b) {
-                    *a += b;
+        let _ = scratch;
+        self.eval_at(x, Level::current(), out);
+    }
+
+    /// [`MatVec::eval`] with the kernels of `level` (which this CPU must support).
+    pub fn eval_at(&self, x: &[i32], level: Level, out: &mut [i32]) {
+        assert_eq!(x.len(), self.cols(), "matvec input length");
+        assert_eq!(out.len(), self.rows(), "matvec output length");
+        level.check();
+        let xm = ndarray::Array3::from_shape_vec((1, 1, x.len()), x.to_vec()).expect("length");
+        let input = Map::from_feature_map(&xm, self.in_type, plan::input_repr(&self.packed));
+        let (mut y, mut logits) = (Map::default(), vec![]);
+        let mut work = plan::Work::default();
+        plan::matvec(&self.packed, level, &input, None, false, None, &mut y, &mut logits, &mut work);
+        match self.out_type() {
+            None => out.copy_from_slice(&logits),
+            Some(t) => {
+                for (o, v) in out.iter_mut().zip(y.to_feature_map(t).iter()) {
+                    *o = *v;
                 }
             }
         }

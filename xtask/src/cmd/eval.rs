@@ -2,9 +2,9 @@
 
 use anyhow::{Context, bail};
 use dataset::{CLASSES, Dataset, Split};
-use golden_model::Model;
-use golden_model::metrics::{EvaluationRecord, evaluate};
-use std::path::PathBuf;
+use golden_model::metrics::{EvaluationRecord, binary_metrics};
+use golden_model::{Inference, Model as Model};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Model used when `--model` is not given, relative to the workspace root.
@@ -16,8 +16,12 @@ const DEFAULT_MODEL: &str = "models/default.qnn.json";
     after_help = "Run a model (golden model, bit-exact with the hardware) on every image of a split and print \
                   n, accuracy with its 95 % Wilson interval, sensitivity, specificity, balanced accuracy, AUC \
                   and the confusion matrix. The positive class is PNEUMONIA; the AUC score is logit[1] - logit[0].\n\n\
-                  Images are loaded at the model's input size (grayscale, area-averaged resize).\n\n\
-                  Examples:\n  cargo xtask eval\n  cargo xtask eval --model models/w1a1.qnn.json --split val --json out/eval.json"
+                  Images are loaded at the model's input size (grayscale, area-averaged resize) and inferred on all cores; the \
+                  results do not depend on the number of threads.\n\n\
+                  --per-image FILE writes one row per image (file name, true label, predicted label, logit0, logit1, \
+                  score = logit1 - logit0) as CSV, or as JSON when FILE ends in .json, for error analysis and ROC curves.\n\n\
+                  Examples:\n  cargo xtask eval\n  cargo xtask eval --model models/w1a1.qnn.json --split val --json out/eval.json\n  \
+                  cargo xtask eval --per-image out/test-images.csv"
 )]
 pub struct Args {
     /// Model file (*.qnn.json) [default: models/default.qnn.json in the workspace]
@@ -33,9 +37,13 @@ pub struct Args {
     /// Also write the metrics, model name and hash, split and data root as JSON to this file
     #[arg(long, value_name = "OUT")]
     json: Option<PathBuf>,
+    /// Also write every image's file name, labels, logits and score to FILE (.csv or .json)
+    #[arg(long, value_name = "FILE")]
+    per_image: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let per_image_format = args.per_image.as_deref().map(PerImageFormat::of).transpose()?;
     let model_path = match args.model {
         Some(p) => p,
         None => {
@@ -62,10 +70,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let start = Instant::now();
     let data = Dataset::load(&data_root, args.split, size)?;
     let load_secs = start.elapsed().as_secs_f64();
-    let images: Vec<(&[u8], u8)> = data.samples.iter().map(|s| (s.pixels.as_slice(), s.label)).collect();
+    let pixels: Vec<&[u8]> = data.samples.iter().map(|s| s.pixels.as_slice()).collect();
     let start = Instant::now();
-    let metrics = evaluate(&model, &images).with_context(|| format!("evaluating {}", model_path.display()))?;
+    let inferred = model
+        .infer_batch(&pixels)
+        .map_err(|(i, e)| anyhow::anyhow!("{}: {e}", data.samples[i].path.display()))
+        .with_context(|| format!("evaluating {}", model_path.display()))?;
     let eval_secs = start.elapsed().as_secs_f64();
+    let labels: Vec<u8> = data.samples.iter().map(|s| s.label).collect();
+    let predicted: Vec<u8> = inferred.iter().map(|r| r.label as u8).collect();
+    let scores: Vec<i64> = inferred.iter().map(Inference::score).collect();
+    let metrics = binary_metrics(&labels, &predicted, &scores).with_context(|| format!("evaluating {}", model_path.display()))?;
 
     let record = EvaluationRecord {
         model: model.name().to_string(),
@@ -94,7 +109,97 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .with_context(|| format!("writing {}; check that the directory is writable", out.display()))?;
         println!("wrote {}", out.display());
     }
+    if let (Some(out), Some(format)) = (&args.per_image, per_image_format) {
+        let rows: Vec<(&Path, u8, &Inference)> =
+            data.samples.iter().zip(&inferred).map(|(s, r)| (s.path.as_path(), s.label, r)).collect();
+        golden_model::io::write_atomic(out, format.render(&rows)?.as_bytes())
+            .with_context(|| format!("writing {}; check that the directory is writable", out.display()))?;
+        println!("wrote {} ({} images)", out.display(), rows.len());
+    }
     Ok(())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PerImageFormat {
+    Csv,
+    Json,
+}
+
+impl PerImageFormat {
+    /// Chosen by extension, before any work, so a typo does not cost a whole evaluation.
+    fn of(path: &Path) -> anyhow::Result<Self> {
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("csv") => Ok(PerImageFormat::Csv),
+            Some("json") => Ok(PerImageFormat::Json),
+            _ => bail!("--per-image {}: name the file *.csv or *.json to choose the format", path.display()),
+        }
+    }
+
+    fn render(self, rows: &[(&Path, u8, &Inference)]) -> anyhow::Result<String> {
+        let logit = |r: &Inference, i: usize| r.logits.get(i).copied().unwrap_or(0);
+        Ok(match self {
+            PerImageFormat::Csv => {
+                let mut s = String::from("file,true_label,predicted_label,logit0,logit1,score\n");
+                for (path, label, r) in rows {
+                    s += &format!(
+                        "{},{label},{},{},{},{}\n",
+                        csv_field(&path.display().to_string()),
+                        r.label,
+                        logit(r, 0),
+                        logit(r, 1),
+                        r.score()
+                    );
+                }
+                s
+            }
+            PerImageFormat::Json => {
+                let v: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|(path, label, r)| {
+                        serde_json::json!({
+                            "file": path.display().to_string(),
+                            "true_label": label,
+                            "predicted_label": r.label,
+                            "logit0": logit(r, 0),
+                            "logit1": logit(r, 1),
+                            "score": r.score(),
+                        })
+                    })
+                    .collect();
+                serde_json::to_string_pretty(&v)? + "\n"
+            }
+        })
+    }
+}
+
+/// A CSV field, quoted when it holds a comma, quote or line break (RFC 4180).
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_image_format_follows_the_extension() {
+        assert_eq!(PerImageFormat::of(Path::new("a/b.CSV")).unwrap(), PerImageFormat::Csv);
+        assert_eq!(PerImageFormat::of(Path::new("b.json")).unwrap(), PerImageFormat::Json);
+        let e = PerImageFormat::of(Path::new("b.txt")).unwrap_err().to_string();
+        assert!(e.contains("*.csv or *.json"), "{e}");
+    }
+
+    #[test]
+    fn per_image_rows_hold_labels_logits_and_score() {
+        let r = Inference::from_logits(vec![3, -4]);
+        let rows = [(Path::new("test/NORMAL/a,b.png"), 1u8, &r)];
+        let csv = PerImageFormat::Csv.render(&rows).unwrap();
+        assert_eq!(csv, "file,true_label,predicted_label,logit0,logit1,score\n\"test/NORMAL/a,b.png\",1,0,3,-4,-7\n");
+        let json: serde_json::Value = serde_json::from_str(&PerImageFormat::Json.render(&rows).unwrap()).unwrap();
+        assert_eq!(json[0]["score"], -7);
+        assert_eq!(json[0]["predicted_label"], 0);
+        assert_eq!(json[0]["file"], "test/NORMAL/a,b.png");
+    }
 }
 
 /// The data set holds square grayscale images in the order NORMAL, PNEUMONIA; a model that expects
