@@ -123,9 +123,12 @@ module dot_array #(
             end
           end
         end
+        // Registered here and wired into `node`, so that synthesis sees registers, not a memory.
+        logic [DOT_BITS-1:0] sum_q;
         always_ff @(posedge ap_clk) begin
-          if (en) node[0][g] <= sum;
+          if (en) sum_q <= sum;
         end
+        assign node[0][g] = sum_q;
       end
 
       for (genvar s = 0; s < Stages; s++) begin : g_stage
@@ -139,9 +142,11 @@ module dot_array #(
             sum = '0;
             for (int i = 0; i < NAdd; i++) sum = sum + node[s][4 * o + i];
           end
+          logic [DOT_BITS-1:0] sum_q;
           always_ff @(posedge ap_clk) begin
-            if (en) node[s + 1][o] <= sum;
+            if (en) sum_q <= sum;
           end
+          assign node[s + 1][o] = sum_q;
         end
       end
 

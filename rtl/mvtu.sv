@@ -79,11 +79,12 @@ module mvtu #(
   logic [WAddrBits-1:0] waddr_q;
   logic                 advance, issue, first_fold;
 
-  logic                 s3_valid_q;
-  logic                 skid_ready;
+  logic                          out_valid;
+  logic [MMV*PE*OutElemBits-1:0] out_q;
+  logic                          skid_ready;
 
-  // The pipeline only stops when stage 3 holds a result the output buffer cannot take.
-  assign advance       = skid_ready || !s3_valid_q;
+  // The pipeline only stops when its last stage holds a result the output buffer cannot take.
+  assign advance       = skid_ready || !out_valid;
   assign first_fold    = nf_q == '0;
   assign s_axis_tready = advance && first_fold;
   assign issue         = advance && (!first_fold || s_axis_tvalid);
@@ -190,17 +191,13 @@ module mvtu #(
   );
   assign {d_nf, d_last, d_first, d_valid} = tag;
 
-  // Stage 2/3 control, declared here because every lane loads its stage-2 accumulator.
+  // Stage 2 control, declared here because every lane loads its stage-2 accumulator.
   logic [Lanes*ACC_BITS-1:0] acc_s2_q;
-  logic [TWidth-1:0]         t_s2_q;
   logic                      s2_valid_q, s2_load;
-  logic                      s3_load;
-  logic [MMV*PE*OutElemBits-1:0] s3_q;
 
   // Stage `acc`: per-lane accumulators. Each is its own signal (declared in the lane's generate
   // block) so that a simulator keeps it in one machine word.
   assign s2_load = advance && d_valid && d_last;
-  assign s3_load = advance && s2_valid_q;
 
   for (genvar l = 0; l < Lanes; l++) begin : g_lane
     logic [ACC_BITS-1:0] acc_q, acc_next;
@@ -211,69 +208,113 @@ module mvtu #(
     end
   end
 
-  // ---------------------------------------------------------------------------------------------
-  // Stage 2: finished accumulators (loaded in g_lane) plus the fold's thresholds (or biases).
-  // Stage 3: thresholded levels (or acc + bias), computed only when stage 2 moves on.
-
   always_ff @(posedge ap_clk) begin
     if (!ap_rst_n) begin
       s2_valid_q <= 1'b0;
-      s3_valid_q <= 1'b0;
     end else if (advance) begin
       s2_valid_q <= d_valid && d_last;
-      s3_valid_q <= s2_valid_q;
     end
   end
 
-  if (OBITS == 0) begin : g_bias
-    rom_sync #(
-      .WIDTH   (TWidth),
-      .DEPTH   (NF),
-      .USE_BRAM(0),
-      .FILE    (BIAS_FILE)
-    ) u_brom (
-      .ap_clk,
-      .en   (s2_load),
-      .addr (d_nf),
-      .rdata(t_s2_q)
-    );
-    for (genvar v = 0; v < MMV; v++) begin : g_vec
-      for (genvar p = 0; p < PE; p++) begin : g_add
-        localparam int unsigned L = v * PE + p;
-        always_ff @(posedge ap_clk) begin
-          if (s3_load) begin
-            s3_q[L*ACC_BITS +: ACC_BITS] <=
-                acc_s2_q[L*ACC_BITS +: ACC_BITS] + t_s2_q[p*ACC_BITS +: ACC_BITS];
+  // ---------------------------------------------------------------------------------------------
+  // Stage 2: finished accumulators (loaded in g_lane) plus the fold's thresholds (or biases).
+  // Then the output stage: acc + bias, or the thresholded levels, computed only when stage 2
+  // moves on; for OBITS >= 4 a binary search over the thresholds, OBITS + 1 stages.
+  if (OBITS == 0 || OBITS < 4) begin : g_once
+    logic [TWidth-1:0] t_s2_q;
+    logic              s3_load;
+    assign s3_load = advance && s2_valid_q;
+
+    always_ff @(posedge ap_clk) begin
+      if (!ap_rst_n) begin
+        out_valid <= 1'b0;
+      end else if (advance) begin
+        out_valid <= s2_valid_q;
+      end
+    end
+
+    if (OBITS == 0) begin : g_bias
+      rom_sync #(
+        .WIDTH   (TWidth),
+        .DEPTH   (NF),
+        .USE_BRAM(0),
+        .FILE    (BIAS_FILE)
+      ) u_brom (
+        .ap_clk,
+        .en   (s2_load),
+        .addr (d_nf),
+        .rdata(t_s2_q)
+      );
+      for (genvar v = 0; v < MMV; v++) begin : g_vec
+        for (genvar p = 0; p < PE; p++) begin : g_add
+          localparam int unsigned L = v * PE + p;
+          always_ff @(posedge ap_clk) begin
+            if (s3_load) begin
+              out_q[L*ACC_BITS +: ACC_BITS] <=
+                  acc_s2_q[L*ACC_BITS +: ACC_BITS] + t_s2_q[p*ACC_BITS +: ACC_BITS];
+            end
           end
         end
       end
-    end
-  end else begin : g_thresh
-    rom_sync #(
-      .WIDTH   (TWidth),
-      .DEPTH   (NF),
-      .USE_BRAM(0),
-      .FILE    (THRESH_FILE)
-    ) u_trom (
-      .ap_clk,
-      .en   (s2_load),
-      .addr (d_nf),
-      .rdata(t_s2_q)
-    );
-    for (genvar v = 0; v < MMV; v++) begin : g_vec
-      multithreshold #(
-        .LANES(PE),
-        .VBITS(ACC_BITS),
-        .NT   (NT),
-        .OBITS(OBITS)
-      ) u_mt (
+    end else begin : g_thresh
+      rom_sync #(
+        .WIDTH   (TWidth),
+        .DEPTH   (NF),
+        .USE_BRAM(0),
+        .FILE    (THRESH_FILE)
+      ) u_trom (
         .ap_clk,
-        .en (s3_load),
-        .v  (acc_s2_q[v*PE*ACC_BITS +: PE*ACC_BITS]),
-        .thr(t_s2_q),
-        .q  (s3_q[v*PE*OBITS +: PE*OBITS])
+        .en   (s2_load),
+        .addr (d_nf),
+        .rdata(t_s2_q)
       );
+      for (genvar v = 0; v < MMV; v++) begin : g_vec
+        multithreshold #(
+          .LANES(PE),
+          .VBITS(ACC_BITS),
+          .NT   (NT),
+          .OBITS(OBITS)
+        ) u_mt (
+          .ap_clk,
+          .en (s3_load),
+          .v  (acc_s2_q[v*PE*ACC_BITS +: PE*ACC_BITS]),
+          .thr(t_s2_q),
+          .q  (out_q[v*PE*OBITS +: PE*OBITS])
+        );
+      end
     end
+  end else begin : g_search
+    // 15 or 255 thresholds per row: one comparator per output bit instead of one per threshold,
+    // and deep per-stage ROMs (block RAM) instead of one word with every threshold of PE rows.
+    logic [NfBits-1:0] s2_nf_q;
+    logic [OBITS:0]    valid_q;   // valid_q[i]: the search holds a result i + 1 stages in
+    always_ff @(posedge ap_clk) begin
+      if (s2_load) s2_nf_q <= d_nf;
+    end
+    always_ff @(posedge ap_clk) begin
+      if (!ap_rst_n) begin
+        valid_q <= '0;
+      end else if (advance) begin
+        valid_q <= {valid_q[OBITS-1:0], s2_valid_q};
+      end
+    end
+    assign out_valid = valid_q[OBITS];
+
+    threshold_search #(
+      .LANES      (Lanes),
+      .NF         (NF),
+      .VBITS      (ACC_BITS),
+      .OBITS      (OBITS),
+      .USE_BRAM   (1),
+      .FILE_LANES (PE),
+      .THRESH_FILE(THRESH_FILE)
+    ) u_search (
+      .ap_clk,
+      .en (advance),
+      .nf (s2_nf_q),
+      .v  (acc_s2_q),
+      .q  (out_q)
+    );
   end
 
   // ---------------------------------------------------------------------------------------------
@@ -283,8 +324,8 @@ module mvtu #(
   ) u_out (
     .ap_clk,
     .ap_rst_n,
-    .s_axis_tdata (s3_q),
-    .s_axis_tvalid(s3_valid_q),
+    .s_axis_tdata (out_q),
+    .s_axis_tvalid(out_valid),
     .s_axis_tready(skid_ready),
     .m_axis_tdata,
     .m_axis_tvalid,

@@ -26,7 +26,7 @@ pub const CAP_URAM: f64 = 96.0;
 pub const CAP_DSP: f64 = 1_728.0;
 
 /// The synthesis command of the default options (Yosys's own DSP mapping).
-pub const SYNTH_COMMAND: &str = "synth_xilinx -family xcup -abc9 -noiopad";
+pub const SYNTH_COMMAND: &str = "synth_xilinx -family xcup -abc9 -flatten -noiopad";
 /// Environment variable choosing the synthesizer when no flag does: `yosys` or `yowasp`.
 pub const SYNTH_ENV: &str = "QNN_SYNTH";
 /// Environment variable choosing the DSP mapping when no flag does (see [`DspMapping`]).
@@ -631,9 +631,9 @@ mod tests {
         assert!("min-width=1".parse::<DspMapping>().is_err());
         assert!("some".parse::<DspMapping>().unwrap_err().contains("min-width=N"));
         // The default is what every report before the choice used: its `tool` string must not change.
-        assert_eq!(SynthOptions::default().command(), "synth_xilinx -family xcup -abc9 -noiopad");
+        assert_eq!(SynthOptions::default().command(), "synth_xilinx -family xcup -abc9 -flatten -noiopad");
         let off = SynthOptions { synthesizer: Synthesizer::Yosys, dsp: DspMapping::Off };
-        assert_eq!(off.command(), "synth_xilinx -family xcup -abc9 -noiopad -nodsp");
+        assert_eq!(off.command(), "synth_xilinx -family xcup -abc9 -flatten -noiopad -nodsp");
         let json = serde_json::to_string(&SynthOptions { synthesizer: Synthesizer::Yowasp, dsp: DspMapping::MinWidth(17) }).unwrap();
         assert_eq!(json, r#"{"synthesizer":"yowasp","dsp":{"min-width":17}}"#);
     }
@@ -656,8 +656,8 @@ mod tests {
         let opts = SynthOptions { synthesizer: Synthesizer::Yosys, dsp: DspMapping::MinWidth(17) };
         let script = opts.script(|| Ok(HELP_0_23.to_string())).unwrap();
         let lines: Vec<&str> = script.lines().collect();
-        assert_eq!(lines[0], "synth_xilinx -family xcup -abc9 -noiopad -run :map_dsp");
-        assert_eq!(*lines.last().unwrap(), "synth_xilinx -family xcup -abc9 -noiopad -run coarse:");
+        assert_eq!(lines[0], "synth_xilinx -family xcup -abc9 -flatten -noiopad -run :map_dsp");
+        assert_eq!(*lines.last().unwrap(), "synth_xilinx -family xcup -abc9 -flatten -noiopad -run coarse:");
         assert!(script.contains("techmap -map +/mul2dsp.v -map +/xilinx/xcu_dsp_map.v -D DSP_A_MAXWIDTH=27"), "{script}");
         assert!(script.contains("-D DSP_Y_MINWIDTH=17 "), "{script}");
         assert!(script.contains("\nxilinx_dsp -family xcup\n"), "{script}");

@@ -82,7 +82,9 @@ pub fn module(name: &str, stages: &[Stage], in_width: usize, out_width: usize, h
         let src = if i == 0 { "s_axis".to_string() } else { stages[i - 1].name.clone() };
         let dst = if i == last { "m_axis".to_string() } else { st.name.clone() };
         let params: Vec<String> = st.params.iter().map(|(k, v)| format!("    .{k}({})", param(v))).collect();
-        let _ = writeln!(s, "\n  {} #(\n{}\n  ) u_{} (", st.kind.module(), params.join(",\n"), st.name);
+        // Synthesis flattens each stage's submodules (so constant weights fold into its logic) but
+        // keeps the stages apart, which is what per-stage and per-layer counts need.
+        let _ = writeln!(s, "\n  (* keep_hierarchy *)\n  {} #(\n{}\n  ) u_{} (", st.kind.module(), params.join(",\n"), st.name);
         let _ = writeln!(s, "    .ap_clk(ap_clk),\n    .ap_rst_n(ap_rst_n),");
         let _ = writeln!(
             s,

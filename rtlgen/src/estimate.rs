@@ -101,42 +101,84 @@ pub fn weights_in_bram(s: MatShape, f: LayerFold) -> bool {
     bits >= 8192 && depth >= 32
 }
 
+/// LUTs per weight bit and lane of an XNOR-popcount layer, by where its weights live: the
+/// popcount (about 1.3-1.6 LUT per bit in Yosys, more for wide SIMD) and the XNOR, plus for a LUT
+/// ROM the ROM bits themselves (free for one word: constants fold into the XNOR; growing with the
+/// address bits otherwise). Fitted to Yosys 0.23 on the default CNV's layers at five foldings.
+fn xnor_lut_per_bit(depth: u64, simd: u64, bram: bool) -> f64 {
+    let wide = 0.003 * simd as f64;
+    if bram {
+        2.2 + wide
+    } else if depth <= 1 {
+        1.2 + wide
+    } else {
+        0.9 + 0.5 * (depth as f64).log2() + wide
+    }
+}
+
 pub fn mvtu(m: MvtuParams) -> Resources {
     let MvtuParams { mw, mh, pe, simd, mmv, wbits: w, abits: a, obits: o, acc_bits: acc, use_bram } = m;
-    let depth = (mh / pe) * (mw / simd);
+    let (nf, sf) = (mh / pe, mw / simd);
+    let depth = nf * sf;
     let lanes = pe * mmv;
-    let binary = w == 1 && a == 1;
-    // One dot product: products (or XNORs) and the adder tree down to one value.
-    let dot = if binary {
-        // XNOR + popcount compressors: about one LUT per input bit, plus the adders of the
-        // 64-lane group counts.
-        simd + simd.div_ceil(64).saturating_sub(1) * acc
-    } else {
-        let prod_bits = if w == 1 || a == 1 { w + a + 1 } else { w + a };
-        // A bipolar operand is a conditional negate (one LUT per product bit); a 2-bit operand
-        // two partial products; otherwise a LUT multiplier of about (W*A)/2 LUTs.
-        let product = if w == 1 || a == 1 { prod_bits } else if w == 2 || a == 2 { 2 * prod_bits } else { w * a / 2 + prod_bits };
-        simd * product + simd.saturating_sub(1) * (prod_bits + count_bits(simd))
-    };
     let nt = if o == 0 { 0 } else { (1u64 << o) - 1 };
-    // Accumulator adder and the threshold comparators (or the bias adder).
-    let per_lane = dot + acc + if o == 0 { acc } else { nt * acc.div_ceil(2) };
-    let width = pe * simd * w;
-    let (mem_lut, mem_bram) = if use_bram {
-        (0, bram18(width, depth))
-    } else if depth == 1 {
-        // A one-word ROM is a constant folded into the XNORs.
-        (0, 0)
+    let search = super::mem::searched(o as usize);
+    let log_depth = (depth.max(1) as f64).log2();
+    // The dot products (products or XNORs, ROM and adder tree) of all lanes.
+    let dot = if w == 1 && a == 1 {
+        (lanes * simd) as f64 * xnor_lut_per_bit(depth, simd, use_bram)
+    } else if w == 1 {
+        // Masked sums: PE rows plus the shared sum of all activations, per vector.
+        let per_bit = if depth <= 1 { 0.45 } else { 0.45 + 0.65 * log_depth };
+        ((pe + 1) * mmv * simd * a) as f64 * per_bit
     } else {
-        (width * depth.div_ceil(64), 0)
+        let prod_bits = if a == 1 { w + 2 } else { w + a };
+        // A bipolar activation is a conditional negate (one LUT per product bit); a 2-bit operand
+        // two partial products; otherwise a LUT multiplier of about (W*A)/2 LUTs. The weight ROM
+        // adds its bits as for XNOR layers.
+        let product = if a == 1 { prod_bits } else if w == 2 || a == 2 { 2 * prod_bits } else { w * a / 2 + prod_bits };
+        let rom = if use_bram || depth <= 1 { 0.0 } else { (pe * simd * w) as f64 * 0.5 * log_depth };
+        (lanes * (simd * product + simd.saturating_sub(1) * (prod_bits + count_bits(simd)))) as f64 + rom
     };
-    let thresholds = if mh / pe > 1 { lutram(mh * nt * acc) } else { 0 };
-    let input_buffer = if mh / pe > 1 { lutram(mw * a * mmv) } else { 0 };
+    // Per lane: accumulator, then the bias adder, the comparators of a threshold set (or one
+    // per output bit when searched) and their ROM when there is more than one set.
+    let compare = if o == 0 {
+        acc
+    } else if search {
+        o * acc.div_ceil(2)
+    } else {
+        nt * acc.div_ceil(2)
+    };
+    // Threshold ROMs, per PE row: all sets in LUTs (one LUT per bit per 64 sets) when compared at
+    // once; searched ones in one ROM per stage, block RAM from 256 words on.
+    let (thr_lut, thr_bram) = if o == 0 || (!search && nf <= 1) {
+        (0, 0)
+    } else if search {
+        let (mut lut, mut bram) = (0, 0);
+        for s in 0..o {
+            let d = nf << s;
+            if d >= 256 {
+                bram += bram18(acc, d);
+            } else if d > 1 {
+                lut += acc * d.div_ceil(64);
+            }
+        }
+        (pe * lut, pe * bram)
+    } else {
+        (pe * nt * acc * nf.div_ceil(64), 0)
+    };
+    let per_lane = acc + compare;
+    let width = pe * simd * w;
+    let weight_bram = if use_bram { bram18(width, depth) } else { 0 };
+    let input_buffer = if nf > 1 { lutram(mw * a * mmv) } else { 0 };
     let out_bits = lanes * if o == 0 { acc } else { o };
+    let groups = simd.div_ceil(if w == 1 && a == 1 { 64 } else { 4 });
+    // A LUT ROM deeper than a few words keeps its read register on the data side.
+    let rom_ff = if !use_bram && depth >= 16 { width } else { 0 };
     Resources {
-        lut: 40 + lanes * per_lane + mem_lut + thresholds + input_buffer,
-        ff: lanes * 2 * acc + 2 * out_bits + 2 * simd * a * mmv + lanes * simd.div_ceil(64) * count_bits(64.min(simd)) + 32,
-        bram18: mem_bram,
+        lut: 60 + dot.round() as u64 + lanes * per_lane + thr_lut + input_buffer,
+        ff: lanes * (groups + 2) * acc + 2 * out_bits + 2 * simd * a * mmv + rom_ff + if search { lanes * o * (acc + o) } else { 0 } + 32,
+        bram18: weight_bram + thr_bram,
         dsp: 0,
     }
 }
@@ -169,7 +211,7 @@ pub fn layer_cost(s: MatShape, f: LayerFold) -> Resources {
 fn serial_window(k: u64, w: u64, c: u64, simd: u64, e: u64) -> Resources {
     let bits = (k + 1) * w * c * e;
     let (lut, bram) = if bits > 4096 { (0, bram18(simd * e, (k + 1) * w * c / simd)) } else { (lutram(bits), 0) };
-    Resources { lut: 60 + lut + simd * e, ff: 60 + 2 * simd * e, bram18: bram, dsp: 0 }
+    Resources { lut: 70 + 3 * lut / 2 + simd * e / 2, ff: 60 + 2 * simd * e, bram18: bram, dsp: 0 }
 }
 
 fn parallel_window(k: u64, w: u64, c: u64, px: u64, e: u64) -> Resources {
@@ -199,12 +241,12 @@ pub fn stage(s: &Stage) -> Resources {
         Kind::SlidingWindowPar => parallel_window(p("K"), p("IFM_W"), p("CHANNELS"), p("PIXELS"), p("EBITS")),
         Kind::MaxPool => {
             let (w, c, pe, e) = (p("IFM_W"), p("CHANNELS"), p("PE"), p("EBITS"));
-            Resources { lut: 30 + lutram(w / 2 * c * e) + 2 * pe * e, ff: 30 + 2 * pe * e, bram18: 0, dsp: 0 }
+            Resources { lut: 40 + 2 * lutram(w / 2 * c * e) + 3 * pe * e, ff: 30 + 2 * pe * e, bram18: 0, dsp: 0 }
         }
         Kind::MaxPoolPar => {
             let (w, c, px, e) = (p("IFM_W"), p("CHANNELS"), p("PIXELS"), p("EBITS"));
             let out = px / 2 * c * e;
-            Resources { lut: 30 + lutram(w / 2 * c * e) + 3 * out, ff: 30 + 2 * out, bram18: 0, dsp: 0 }
+            Resources { lut: 40 + 2 * lutram(w / 2 * c * e) + 3 * out, ff: 30 + 2 * out, bram18: 0, dsp: 0 }
         }
         Kind::InputQuant => {
             let (lanes, o) = (p("LANES"), p("OBITS"));
@@ -214,26 +256,32 @@ pub fn stage(s: &Stage) -> Resources {
             Resources { lut: 10 + lanes * nt * 5 / 4, ff: 10 + 2 * lanes * o, bram18: 0, dsp: 0 }
         }
         Kind::WidthConverter => {
+            // Shift registers: flops, with a LUT only where a bit has more than one source.
             let width = s.in_width.max(s.out_width) as u64;
             if s.in_width == s.out_width {
                 Resources::default()
+            } else if s.in_width > s.out_width {
+                Resources { lut: 5 + width, ff: 10 + width + s.out_width as u64, bram18: 0, dsp: 0 }
             } else {
-                Resources { lut: 10 + width, ff: 10 + width, bram18: 0, dsp: 0 }
+                Resources { lut: 5 + width / 16, ff: 10 + width, bram18: 0, dsp: 0 }
             }
         }
         Kind::Fifo => {
             let (width, depth) = (p("WIDTH"), p("DEPTH"));
-            if depth > 32 {
+            if depth > 32 && width * depth > 4096 {
                 // Block RAM behind an output register.
-                Resources { lut: 30, ff: 30 + width, bram18: bram18(width, depth - 1), dsp: 0 }
+                Resources { lut: 40, ff: 30 + width, bram18: bram18(width, depth - 1), dsp: 0 }
+            } else if depth > 32 {
+                // Too small for block RAM: LUT RAM with its read register.
+                Resources { lut: 60 + 2 * depth.div_ceil(64) * width.div_ceil(4), ff: 30 + width, bram18: 0, dsp: 0 }
             } else {
                 // Shallow FIFOs become LUT RAM, one LUT per bit per 32 entries.
-                Resources { lut: 20 + width * depth.div_ceil(32), ff: 20 + width, bram18: 0, dsp: 0 }
+                Resources { lut: 20 + width * depth.div_ceil(32), ff: 10 + width.min(8), bram18: 0, dsp: 0 }
             }
         }
         Kind::LabelSelect => {
             let n = p("NUM_CLASSES");
-            Resources { lut: 20 + n * 40, ff: 20 + n * 32 + 8, bram18: 0, dsp: 0 }
+            Resources { lut: 20 + n * 20, ff: 20 + n * 37 + 8, bram18: 0, dsp: 0 }
         }
     }
 }

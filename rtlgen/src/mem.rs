@@ -103,6 +103,50 @@ pub fn thresholds_hex(mv: &MatVec, t: &MultiThreshold, pe: usize) -> String {
     }))
 }
 
+/// Output bits from which the MVTU searches its thresholds (`threshold_search`, one ROM per PE
+/// row and stage) instead of comparing against all of them at once: mirrors `mvtu.sv`.
+pub const SEARCH_OBITS: usize = 4;
+
+pub fn searched(obits: usize) -> bool {
+    obits >= SEARCH_OBITS
+}
+
+/// The `THRESH_FILE` parameter for thresholds of `obits`-bit outputs stored under `base`: the
+/// file itself, or for searched thresholds the prefix of their per-row, per-stage files.
+pub fn threshold_param(obits: usize, base: &str) -> String {
+    if searched(obits) { base.to_string() } else { format!("{base}.hex") }
+}
+
+/// Every threshold memory image of a layer as (file name, contents), named from `base` as
+/// [`threshold_param`] says.
+pub fn threshold_images(mv: &MatVec, t: &MultiThreshold, pe: usize, base: &str) -> Vec<(String, String)> {
+    let obits = t.out_type().bits as usize;
+    if !searched(obits) {
+        return vec![(threshold_param(obits, base), thresholds_hex(mv, t, pe))];
+    }
+    let acc = acc_bits(mv);
+    let m = mv.max_abs_acc();
+    let th = t.thresholds();
+    let nf = mv.rows() / pe;
+    let mut files = vec![];
+    for p in 0..pe {
+        for s in 0..obits {
+            // Stage s decides output bit obits-1-s; with the bits decided so far j, it compares
+            // against threshold (2j+1) * 2^(obits-1-s) - 1 (word nf * 2^s + j).
+            let step = 1usize << (obits - 1 - s);
+            let text = lines((0..nf).flat_map(|f| {
+                (0..1usize << s).map(move |j| {
+                    let mut word = Word::default();
+                    word.push(clamp_threshold(th[[f * pe + p, (2 * j + 1) * step - 1]], m), acc);
+                    word
+                })
+            }));
+            files.push((format!("{base}.l{p:04}.s{s}.hex"), text));
+        }
+    }
+    files
+}
+
 /// Bias word `nf` holds `bias[nf*PE + p]` at bits `p*ACC_BITS`.
 pub fn bias_hex(mv: &MatVec, bias: &[i32], pe: usize) -> String {
     let acc = acc_bits(mv);

@@ -369,8 +369,13 @@ fn build(model: &Model, folding: &Folding, mem_dir: Option<&std::path::Path>) ->
                 let mut files = vec![("WEIGHT_FILE".to_string(), wfile)];
                 match mv.output() {
                     OutputStage::Threshold(t) => {
-                        let f = format!("{name}_thresholds.hex");
-                        b.memory(&f, || mem::thresholds_hex(mv, t, pe));
+                        let base = format!("{name}_thresholds");
+                        if b.memories.is_some() {
+                            for (f, text) in mem::threshold_images(mv, t, pe, &base) {
+                                b.memory(&f, || text);
+                            }
+                        }
+                        let f = mem::threshold_param(obits, &base);
                         params.push(("THRESH_FILE", path(&f)));
                         files.push(("THRESH_FILE".into(), f));
                     }

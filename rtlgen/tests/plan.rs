@@ -50,7 +50,7 @@ proptest! {
         }
         let core = std::fs::read_to_string(acc.core_file()).unwrap();
         prop_assert!(core.contains("module qnn_accel ("));
-        prop_assert_eq!(core.matches("\n  mvtu #(").count(), st.iter().filter(|s| s.kind == Kind::Mvtu).count());
+        prop_assert_eq!(core.matches("(* keep_hierarchy *)\n  mvtu #(").count(), st.iter().filter(|s| s.kind == Kind::Mvtu).count());
     }
 
     #[test]

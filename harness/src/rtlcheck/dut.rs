@@ -119,8 +119,12 @@ pub fn static_target(config: &Config, sources: &RtlSources, dir: &Path) -> Resul
             match dut {
                 Dut::Mvtu(m) => {
                     spec = spec.param_str("WEIGHT_FILE", path_param(dir, "weights.hex"));
-                    let (k, f) = if m.obits == 0 { ("BIAS_FILE", "bias.hex") } else { ("THRESH_FILE", "thresholds.hex") };
-                    spec = spec.param_str(k, path_param(dir, f));
+                    let (k, f) = if m.obits == 0 {
+                        ("BIAS_FILE", "bias.hex".to_string())
+                    } else {
+                        ("THRESH_FILE", mem::threshold_param(m.obits as usize, "thresholds"))
+                    };
+                    spec = spec.param_str(k, path_param(dir, &f));
                 }
                 Dut::InputQuant(_) => spec = spec.param_str("THRESH_FILE", path_param(dir, "thresholds.hex")),
                 _ => {}
@@ -154,7 +158,9 @@ pub fn prepare(config: &Config, sources: &RtlSources, dir: &Path, case: &Case) -
                     write_if_changed(&dir.join("weights.hex"), &mem::weights_hex(&mv, m.pe, m.simd))?;
                     match (mv.output(), &d.output) {
                         (golden_model::ops::OutputStage::Threshold(t), MvOutput::Thresholds(_)) => {
-                            write_if_changed(&dir.join("thresholds.hex"), &mem::thresholds_hex(&mv, t, m.pe))?
+                            for (f, text) in mem::threshold_images(&mv, t, m.pe, "thresholds") {
+                                write_if_changed(&dir.join(f), &text)?;
+                            }
                         }
                         (golden_model::ops::OutputStage::Bias(b), MvOutput::Bias(_)) => {
                             write_if_changed(&dir.join("bias.hex"), &mem::bias_hex(&mv, b, m.pe))?

