@@ -39,6 +39,8 @@ module mvtu #(
   parameter int unsigned OBITS       = 1,
   parameter int unsigned ACC_BITS    = 16,
   parameter int unsigned USE_BRAM    = 0,
+  // Searched thresholds (OBITS >= 4): stage ROMs of 256 words or more in block RAM.
+  parameter int unsigned THRESH_BRAM = 0,
   parameter              WEIGHT_FILE = "",
   parameter              THRESH_FILE = "",
   parameter              BIAS_FILE   = "",
@@ -305,7 +307,7 @@ module mvtu #(
       .NF         (NF),
       .VBITS      (ACC_BITS),
       .OBITS      (OBITS),
-      .USE_BRAM   (1),
+      .USE_BRAM   (THRESH_BRAM),
       .FILE_LANES (PE),
       .THRESH_FILE(THRESH_FILE)
     ) u_search (

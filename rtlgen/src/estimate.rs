@@ -92,13 +92,34 @@ pub struct MvtuParams {
     pub obits: u64,
     pub acc_bits: u64,
     pub use_bram: bool,
+    /// Searched threshold stages of 256 words or more in block RAM (`THRESH_BRAM`).
+    pub thresh_bram: bool,
 }
 
-/// Whether the plan puts a weight memory in block RAM (big enough and deep enough).
+/// LUTs worth one RAMB18: its share of the device's block RAM in LUTs.
+fn bram18_in_luts() -> f64 {
+    let d = Device::XCZU7EV;
+    d.lut / (2.0 * d.bram36)
+}
+
+/// Whether a ROM of `width x depth` bits goes to block RAM: when its RAMB18s are a smaller share
+/// of the device than the LUTs it would take (one per bit per 64 words). Wide, shallow ROMs
+/// fill block RAM badly (a RAMB18 is at most 36 bits wide), so they stay in LUTs.
+pub fn rom_in_bram(width: u64, depth: u64) -> bool {
+    depth >= 32 && (bram18(width, depth) as f64) * bram18_in_luts() < (width * depth.div_ceil(64)) as f64
+}
+
+/// Whether the plan puts a layer's weight memory in block RAM.
 pub fn weights_in_bram(s: MatShape, f: LayerFold) -> bool {
-    let bits = s.rows * s.cols * s.wbits;
-    let depth = (s.rows / f.pe) * (s.cols / f.simd);
-    bits >= 8192 && depth >= 32
+    let width = (f.pe * f.simd * s.wbits) as u64;
+    let depth = ((s.rows / f.pe) * (s.cols / f.simd)) as u64;
+    rom_in_bram(width, depth)
+}
+
+/// Whether the deepest stage ROM of a searched threshold set (`nf` sets of `obits`-bit outputs)
+/// goes to block RAM; `threshold_search` then puts every stage ROM of 256 words or more there.
+pub fn thresholds_in_bram(acc_bits: u64, nf: u64, obits: u64) -> bool {
+    obits > 0 && rom_in_bram(acc_bits, nf << (obits - 1))
 }
 
 /// LUTs per weight bit and lane of an XNOR-popcount layer, by where its weights live: the
@@ -117,7 +138,7 @@ fn xnor_lut_per_bit(depth: u64, simd: u64, bram: bool) -> f64 {
 }
 
 pub fn mvtu(m: MvtuParams) -> Resources {
-    let MvtuParams { mw, mh, pe, simd, mmv, wbits: w, abits: a, obits: o, acc_bits: acc, use_bram } = m;
+    let MvtuParams { mw, mh, pe, simd, mmv, wbits: w, abits: a, obits: o, acc_bits: acc, use_bram, thresh_bram } = m;
     let (nf, sf) = (mh / pe, mw / simd);
     let depth = nf * sf;
     let lanes = pe * mmv;
@@ -157,7 +178,7 @@ pub fn mvtu(m: MvtuParams) -> Resources {
         let (mut lut, mut bram) = (0, 0);
         for s in 0..o {
             let d = nf << s;
-            if d >= 256 {
+            if thresh_bram && d >= 256 {
                 bram += bram18(acc, d);
             } else if d > 1 {
                 lut += acc * d.div_ceil(64);
@@ -197,6 +218,7 @@ pub fn layer_cost(s: MatShape, f: LayerFold) -> Resources {
         obits: s.obits as u64,
         acc_bits: s.acc_bits as u64,
         use_bram: weights_in_bram(s, f),
+        thresh_bram: thresholds_in_bram(s.acc_bits as u64, (s.rows / f.pe) as u64, s.obits as u64),
     });
     if let Some(g) = s.conv {
         let (k, w, c, e) = (g.k as u64, g.ifm_w as u64, g.channels as u64, s.abits as u64);
@@ -236,6 +258,7 @@ pub fn stage(s: &Stage) -> Resources {
             obits: p("OBITS"),
             acc_bits: p("ACC_BITS"),
             use_bram: p("USE_BRAM") == 1,
+            thresh_bram: p("THRESH_BRAM") == 1,
         }),
         Kind::SlidingWindow => serial_window(p("K"), p("IFM_W"), p("CHANNELS"), p("SIMD"), p("EBITS")),
         Kind::SlidingWindowPar => parallel_window(p("K"), p("IFM_W"), p("CHANNELS"), p("PIXELS"), p("EBITS")),

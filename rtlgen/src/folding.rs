@@ -269,15 +269,22 @@ fn floor_of(model: &Model, limits: &Limits) -> (u64, String) {
             let best = fold_options(s, limits).into_iter().map(|f| layer_cycles(s, f)).min().unwrap_or(u64::MAX);
             if best > worst.0 {
                 let what = match s.conv {
-                    Some(_) => format!(
-                        "layer {} ({}): {} windows of {} x {}, at most {} windows per beat",
-                        i,
-                        model.layers()[i].name,
-                        s.vectors,
-                        s.rows,
-                        s.cols,
-                        limits.max_mmv
-                    ),
+                    Some(g) => {
+                        let mmv = fold_options(s, limits).iter().map(|f| f.mmv).max().unwrap_or(1);
+                        format!(
+                            "layer {} ({}): {} windows of {} x {} from {} input pixels, at most {mmv} per beat \
+                             (windows per beat must divide K-1 = {} and the input width {}, and stay within --max-mmv {})",
+                            i,
+                            model.layers()[i].name,
+                            s.vectors,
+                            s.rows,
+                            s.cols,
+                            g.ifm_h * g.ifm_w,
+                            g.k - 1,
+                            g.ifm_w,
+                            limits.max_mmv
+                        )
+                    }
                     None => format!("layer {} ({}): {} x {} matrix", i, model.layers()[i].name, s.rows, s.cols),
                 };
                 worst = (best, what);

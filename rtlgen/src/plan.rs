@@ -3,7 +3,7 @@
 //! stream widths, beats per image and memory images.
 
 use super::folding::{self, Folding, LayerFold, Window};
-use super::mem;
+use super::{estimate, mem};
 use golden_model::ops::OutputStage;
 use golden_model::{Model, Op};
 use serde::{Deserialize, Serialize};
@@ -350,9 +350,9 @@ fn build(model: &Model, folding: &Folding, mem_dir: Option<&std::path::Path>) ->
                 let obits = mv.out_type().map_or(0, |t| t.bits as usize);
                 let wfile = format!("{name}_weights.hex");
                 b.memory(&wfile, || mem::weights_hex(mv, pe, simd));
-                let weight_bits = (mv.rows() * mv.cols() * mv.weight_type().bits as usize) as i64;
-                let depth = (mv.rows() / pe) * (mv.cols() / simd);
-                let use_bram = weight_bits >= 8192 && depth >= 32;
+                let shape = folding::mat_shape(model, i).expect("a matrix layer");
+                let use_bram = estimate::weights_in_bram(shape, lf);
+                let thresh_bram = estimate::thresholds_in_bram(acc as u64, (mv.rows() / pe) as u64, obits as u64);
                 let mut params = vec![
                     ("MW", Param::Int(mv.cols() as i64)),
                     ("MH", Param::Int(mv.rows() as i64)),
@@ -364,6 +364,7 @@ fn build(model: &Model, folding: &Folding, mem_dir: Option<&std::path::Path>) ->
                     ("OBITS", Param::Int(obits as i64)),
                     ("ACC_BITS", Param::Int(acc as i64)),
                     ("USE_BRAM", Param::Int(use_bram as i64)),
+                    ("THRESH_BRAM", Param::Int(thresh_bram as i64)),
                     ("WEIGHT_FILE", path(&wfile)),
                 ];
                 let mut files = vec![("WEIGHT_FILE".to_string(), wfile)];

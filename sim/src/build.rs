@@ -800,6 +800,10 @@ fn make_cmd(verilator: &VerilatorInfo, tools: &Tools, dir: &Path, makefile: &Pat
         .arg(format!("LINK={}", tools.cxx.display()))
         // The PyPI wheel's verilated.mk names `python`, which Debian does not have.
         .arg(format!("PYTHON3={}", tools.python3.display()))
+        // The wheel's verilated.mk also leaves the precompiled-header include flag empty, so
+        // models big enough for parallel builds fail with "pch.h.fast: linker input file not
+        // found". `-include` is what configure puts there for GCC and Clang; 5.006 has no PCH.
+        .arg("CFG_CXXFLAGS_PCH_I=-include")
         .env_remove("MAKEFLAGS")
         .env_remove("MFLAGS")
         .env_remove("MAKELEVEL");
