@@ -31,6 +31,19 @@ pub fn library_targets() -> Vec<Target> {
     }
     v.push(module("mvtu", &[("MW", 64), ("MH", 16), ("PE", 16), ("SIMD", 64), ("WBITS", 1), ("ABITS", 1), ("OBITS", 1), ("ACC_BITS", 8), ("USE_BRAM", 1)]));
     v.push(module("mvtu", &[("MW", 9), ("MH", 3), ("PE", 1), ("SIMD", 1), ("WBITS", 2), ("ABITS", 8), ("OBITS", 2), ("ACC_BITS", 14), ("USE_BRAM", 0)]));
+    // Several vectors per beat; deep adder trees; searched thresholds with and without block RAM.
+    v.push(module("mvtu", &[("MW", 18), ("MH", 4), ("PE", 4), ("SIMD", 18), ("MMV", 2), ("WBITS", 1), ("ABITS", 1), ("OBITS", 1), ("ACC_BITS", 6), ("USE_BRAM", 0)]));
+    v.push(module("mvtu", &[("MW", 12), ("MH", 2), ("PE", 2), ("SIMD", 12), ("MMV", 3), ("WBITS", 1), ("ABITS", 2), ("OBITS", 4), ("ACC_BITS", 7), ("USE_BRAM", 0)]));
+    v.push(module("mvtu", &[("MW", 72), ("MH", 2), ("PE", 1), ("SIMD", 36), ("WBITS", 4), ("ABITS", 2), ("OBITS", 2), ("ACC_BITS", 12), ("USE_BRAM", 0)]));
+    v.push(module("mvtu", &[("MW", 400), ("MH", 4), ("PE", 2), ("SIMD", 200), ("WBITS", 1), ("ABITS", 1), ("OBITS", 1), ("ACC_BITS", 10), ("USE_BRAM", 0)]));
+    v.push(module("mvtu", &[("MW", 8), ("MH", 4), ("PE", 2), ("SIMD", 4), ("WBITS", 4), ("ABITS", 4), ("OBITS", 8), ("ACC_BITS", 10), ("USE_BRAM", 0), ("THRESH_BRAM", 1)]));
+    v.push(module("mvtu", &[("MW", 4), ("MH", 2), ("PE", 2), ("SIMD", 4), ("MMV", 2), ("WBITS", 4), ("ABITS", 4), ("OBITS", 0), ("ACC_BITS", 12), ("USE_BRAM", 0)]));
+    for (k, h, w, c, p, e) in [(3, 6, 8, 2, 2, 1), (3, 5, 5, 3, 1, 2), (5, 6, 8, 1, 4, 1), (1, 3, 4, 2, 2, 8), (3, 3, 3, 1, 1, 1)] {
+        v.push(module("sliding_window_par", &[("K", k), ("IFM_H", h), ("IFM_W", w), ("CHANNELS", c), ("PIXELS", p), ("EBITS", e)]));
+    }
+    for (h, w, c, p, e) in [(4, 4, 2, 2, 1), (5, 6, 3, 2, 4), (3, 4, 2, 4, 8)] {
+        v.push(module("maxpool_par", &[("IFM_H", h), ("IFM_W", w), ("CHANNELS", c), ("PIXELS", p), ("EBITS", e)]));
+    }
     for (k, h, w, c, s, e) in [(3, 8, 8, 4, 2, 1), (1, 5, 7, 3, 3, 4), (5, 9, 6, 2, 1, 8), (3, 3, 3, 1, 1, 2)] {
         v.push(module("sliding_window", &[("K", k), ("IFM_H", h), ("IFM_W", w), ("CHANNELS", c), ("SIMD", s), ("EBITS", e)]));
     }

@@ -304,6 +304,187 @@ pub fn mutants() -> Vec<Mutant> {
             "row-buffer column advances after even pixels instead of odd ones",
             &["pool_4x4", "pool_5x7"],
         ),
+        // sliding_window_par.sv
+        m(
+            "swgp_emit_incomplete",
+            "sliding_window_par.sv",
+            "assign emit_next = (y_q >= FirstOy) && (b_q >= LeadB);",
+            "assign emit_next = (y_q >= FirstOy);",
+            "emits windows at the start of a row before their K columns have arrived",
+            &["swgp_k3_6x8", "swgp_k5_7x6"],
+        ),
+        m(
+            "swgp_row_no_wrap",
+            "sliding_window_par.sv",
+            "if (b_q == LastB) y_q <= (y_q == LastY) ? '0 : y_q + 1'b1;",
+            "if (b_q == LastB) y_q <= y_q + 1'b1;",
+            "row counter does not wrap at the image's last row (the next image starts mid-map)",
+            &["swgp_k3_5x5", "swgp_k5_7x6"],
+        ),
+        m(
+            "swgp_line_rows_swapped",
+            "sliding_window_par.sv",
+            "line[s1_b_q] <= LineBits'({older, s1_data_q});",
+            "line[s1_b_q] <= LineBits'({s1_data_q, older});",
+            "delay line shifts the wrong way (older rows in the newest row's place)",
+            &["swgp_k3_6x8", "swgp_k5_6x8"],
+        ),
+        m(
+            "swgp_chain_step_one",
+            "sliding_window_par.sv",
+            "if (fire) chain_q[i] <= cols[i + PIXELS];",
+            "if (fire) chain_q[i] <= cols[i + 1];",
+            "column chain advances one column per beat instead of PIXELS",
+            &["swgp_k3_6x8", "swgp_k5_6x8"],
+        ),
+        m(
+            "swgp_window_tap",
+            "sliding_window_par.sv",
+            "= cols[j + kx][ky*PixBits +: PixBits];",
+            "= cols[kx][ky*PixBits +: PixBits];",
+            "every window of a beat gets the first window's columns",
+            &["swgp_k3_6x8", "swgp_k1_3x4"],
+        ),
+        m(
+            "swgp_ignores_output_stall",
+            "sliding_window_par.sv",
+            "assign advance       = !s1_valid_q || !s1_emit_q || skid_ready;",
+            "assign advance       = 1'b1;",
+            "input keeps moving while the output is stalled (windows lost)",
+            &["swgp_k3_5x5", "swgp_k3_6x8"],
+        ),
+        // maxpool_par.sv
+        m(
+            "poolp_min_not_max",
+            "maxpool_par.sv",
+            "max2 = (a > b) ? a : b;",
+            "max2 = (a < b) ? a : b;",
+            "pixel-parallel pool takes the minimum",
+            &["poolp_5x6", "poolp_4x4"],
+        ),
+        m(
+            "poolp_stores_odd_rows",
+            "maxpool_par.sv",
+            "if (fire && in_pool && !y_q[0]) rbuf[b_q] <= pairs;",
+            "if (fire && in_pool && y_q[0]) rbuf[b_q] <= pairs;",
+            "row buffer written on odd rows instead of even ones",
+            &["poolp_4x4", "poolp_6x8"],
+        ),
+        m(
+            "poolp_right_pixel_ignored",
+            "maxpool_par.sv",
+            "max2(s_axis_tdata[L*EBITS +: EBITS], s_axis_tdata[(L + CHANNELS)*EBITS +: EBITS]);",
+            "max2(s_axis_tdata[L*EBITS +: EBITS], s_axis_tdata[L*EBITS +: EBITS]);",
+            "horizontal pair reduced to its left pixel",
+            &["poolp_4x4", "poolp_5x6"],
+        ),
+        m(
+            "poolp_odd_row_kept",
+            "maxpool_par.sv",
+            "assign in_pool       = {1'b0, y_q} < EndY;",
+            "assign in_pool       = 1'b1;",
+            "an odd last row is pooled instead of dropped (extra outputs)",
+            &["poolp_5x6", "poolp_3x4"],
+        ),
+        m(
+            "poolp_ignores_output_stall",
+            "maxpool_par.sv",
+            "assign s_axis_tready = !emit || skid_ready;",
+            "assign s_axis_tready = 1'b1;",
+            "odd-row beats accepted while the output is stalled (results lost)",
+            &["poolp_4x4", "poolp_6x8"],
+        ),
+        // threshold_search.sv
+        m(
+            "ts_strict_compare",
+            "threshold_search.sv",
+            "decided[s][OBITS - 1 - s] = $signed(vl[s]) >= $signed(t);",
+            "decided[s][OBITS - 1 - s] = $signed(vl[s]) > $signed(t);",
+            "searched threshold compare strict (acc > T)",
+            &["mvtu_w1a4_pe3_simd4_o4", "mvtu_w8a8_pe2_simd4_o8"],
+        ),
+        m(
+            "ts_unsigned_compare",
+            "threshold_search.sv",
+            "decided[s][OBITS - 1 - s] = $signed(vl[s]) >= $signed(t);",
+            "decided[s][OBITS - 1 - s] = vl[s] >= t;",
+            "searched threshold compare unsigned",
+            &["mvtu_w8a1_pe2_simd4_o8", "mvtu_w8a8_pe2_simd4_o8"],
+        ),
+        m(
+            "ts_address_misses_last_bit",
+            "threshold_search.sv",
+            "assign addr = AddrBits'({nf_q[s - 1], decided[s - 1][OBITS-1 -: s]});",
+            "assign addr = AddrBits'({nf_q[s - 1], bits_q[s - 1][OBITS-1 -: s]});",
+            "next stage's threshold address misses the bit the previous stage just decided",
+            &["mvtu_w1a4_pe3_simd4_o4", "mvtu_w4a4_pe2_simd4_o8"],
+        ),
+        m(
+            "ts_value_not_pipelined",
+            "threshold_search.sv",
+            "v_q[s]  <= v_q[s - 1];",
+            "v_q[s]  <= v_q[0];",
+            "later stages compare a newer value than the one they search for",
+            &["mvtu_w1a4_pe3_simd4_o4", "mvtu_w8a8_pe2_simd4_o8"],
+        ),
+        m(
+            "ts_lane_file",
+            "threshold_search.sv",
+            "dec4(l % FILE_LANES)",
+            "dec4(0)",
+            "every lane reads lane 0's thresholds",
+            &["mvtu_w1a4_pe3_simd4_o4", "mvtu_w1a2_mmv2_o4"],
+        ),
+        // dot_array.sv: the adder tree and several vectors per beat.
+        m(
+            "dot_tree_drops_last_input",
+            "dot_array.sv",
+            "for (int i = 0; i < NAdd; i++) sum = sum + node[s][4 * o + i];",
+            "for (int i = 1; i < NAdd; i++) sum = sum + node[s][4 * o + i];",
+            "adder-tree node drops its first input",
+            &["mvtu_w4a2_pe1_simd36", "mvtu_w1a1_pe2_simd200"],
+        ),
+        m(
+            "dot_all_vectors_first",
+            "dot_array.sv",
+            "assign a_vec = a[v*SIMD*ABITS +: SIMD*ABITS];",
+            "assign a_vec = a[0 +: SIMD*ABITS];",
+            "every vector of a beat is computed from the first vector's activations",
+            &["mvtu_w1a1_mmv2", "mvtu_w2a2_mmv3"],
+        ),
+        m(
+            "dot_masked_total_row",
+            "dot_array.sv",
+            "(row_dot[p] << 1) - row_dot[PE];",
+            "(row_dot[p] << 1) - row_dot[0];",
+            "masked dot product subtracts row 0's sum instead of the sum of all activations",
+            &["mvtu_w1a2", "mvtu_w1a4"],
+        ),
+        m(
+            "dot_tag_early",
+            "dot_array.sv",
+            "assign tag_out = tag_q[Latency - 1];",
+            "assign tag_out = tag_q[0];",
+            "fold tags leave the adder tree before its sums (deep trees misalign folds)",
+            &["mvtu_w4a2_pe1_simd36", "mvtu_w1a1_pe2_simd200"],
+        ),
+        // mvtu.sv: several vectors per beat.
+        m(
+            "mvtu_mmv_threshold_vector",
+            "mvtu.sv",
+            ".v  (acc_s2_q[v*PE*ACC_BITS +: PE*ACC_BITS]),",
+            ".v  (acc_s2_q[0 +: PE*ACC_BITS]),",
+            "every vector of a beat is thresholded from the first vector's sums",
+            &["mvtu_w1a1_mmv2", "mvtu_w2a2_mmv3"],
+        ),
+        m(
+            "mvtu_mmv_bias_lane",
+            "mvtu.sv",
+            "acc_s2_q[L*ACC_BITS +: ACC_BITS] + t_s2_q[p*ACC_BITS +: ACC_BITS];",
+            "acc_s2_q[p*ACC_BITS +: ACC_BITS] + t_s2_q[p*ACC_BITS +: ACC_BITS];",
+            "logit layer: every vector of a beat gets the first vector's sums",
+            &["mvtu_w4a4_mmv2_o0"],
+        ),
         // input_quant.sv
         m(
             "iq_lane_channel",
@@ -418,6 +599,17 @@ pub fn module_configs(mutant: &Mutant, sources: &RtlSources) -> Result<Vec<Confi
 /// The end-to-end network of the mutation run: the smallest stitched network.
 pub const E2E_CONFIG: &str = "net_cnv_w1a1";
 
+/// The end-to-end network for a mutant of `file`: the smallest one whose generated design uses
+/// the file (the window- and pixel-parallel modules only appear behind several pixels per beat,
+/// the threshold search only for 4- and 8-bit activations).
+pub fn e2e_config(file: &str) -> &'static str {
+    match file {
+        "sliding_window_par.sv" | "maxpool_par.sv" => "net_cnv_w1a1_px2",
+        "threshold_search.sv" => "net_par_w2a2_w4a4",
+        _ => E2E_CONFIG,
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Detection {
     pub config: String,
@@ -487,7 +679,7 @@ pub fn run_mutant(mutant: &Mutant, opts: &MutateOptions) -> Result<MutantResult>
         verbose: false,
     };
     let modules = module_configs(mutant, &sources)?;
-    let e2e = config::config(E2E_CONFIG).context("the end-to-end network configuration")?;
+    let e2e = config::config(e2e_config(mutant.file)).context("the end-to-end network configuration")?;
     // The property suite (first failure stops it) and the network check run side by side.
     let (prop, net) = std::thread::scope(|s| {
         let big = || std::thread::Builder::new().stack_size(256 << 20);
@@ -566,7 +758,7 @@ fn first_line(s: &str) -> String {
 pub fn markdown(s: &Summary) -> String {
     let mut out = format!(
         "# Mutation score of the RTL checks\n\n{} of {} mutants detected: **{:.1} %** (threshold {:.0} %); \
-         property suite {}, end-to-end network ({E2E_CONFIG}) {}. Proptest seed {}, {:.0} s.\n\n\
+         property suite {}, end-to-end network ({E2E_CONFIG}; net_cnv_w1a1_px2 for the window- and pixel-parallel modules, net_par_w2a2_w4a4 for the threshold search) {}. Proptest seed {}, {:.0} s.\n\n\
          | mutant | file | bug | property suite | end-to-end | verdict |\n|---|---|---|---|---|---|\n",
         s.detected,
         s.mutants,

@@ -145,6 +145,9 @@ pub fn mvtu(m: MvtuParams) -> Resources {
     let nt = if o == 0 { 0 } else { (1u64 << o) - 1 };
     let search = super::mem::searched(o as usize);
     let log_depth = (depth.max(1) as f64).log2();
+    // synth_xilinx maps a multiplier of two operands of 9 bits or more together (ours are
+    // sign-extended to W + A bits) to one DSP48E2, which then costs no LUTs.
+    let dsp_products = w > 2 && a > 2 && w + a >= 9;
     // The dot products (products or XNORs, ROM and adder tree) of all lanes.
     let dot = if w == 1 && a == 1 {
         (lanes * simd) as f64 * xnor_lut_per_bit(depth, simd, use_bram)
@@ -157,7 +160,15 @@ pub fn mvtu(m: MvtuParams) -> Resources {
         // A bipolar activation is a conditional negate (one LUT per product bit); a 2-bit operand
         // two partial products; otherwise a LUT multiplier of about (W*A)/2 LUTs. The weight ROM
         // adds its bits as for XNOR layers.
-        let product = if a == 1 { prod_bits } else if w == 2 || a == 2 { 2 * prod_bits } else { w * a / 2 + prod_bits };
+        let product = if a == 1 {
+            prod_bits
+        } else if w == 2 || a == 2 {
+            2 * prod_bits
+        } else if dsp_products {
+            0
+        } else {
+            w * a / 2 + prod_bits
+        };
         let rom = if use_bram || depth <= 1 { 0.0 } else { (pe * simd * w) as f64 * 0.5 * log_depth };
         (lanes * (simd * product + simd.saturating_sub(1) * (prod_bits + count_bits(simd)))) as f64 + rom
     };
@@ -200,7 +211,7 @@ pub fn mvtu(m: MvtuParams) -> Resources {
         lut: 60 + dot.round() as u64 + lanes * per_lane + thr_lut + input_buffer,
         ff: lanes * (groups + 2) * acc + 2 * out_bits + 2 * simd * a * mmv + rom_ff + if search { lanes * o * (acc + o) } else { 0 } + 32,
         bram18: weight_bram + thr_bram,
-        dsp: 0,
+        dsp: if dsp_products { lanes * simd } else { 0 },
     }
 }
 

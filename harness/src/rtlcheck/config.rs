@@ -17,7 +17,11 @@ pub struct Config {
 pub enum Dut {
     Mvtu(Mvtu),
     SlidingWindow(Window),
+    /// The window-parallel generator: PIXELS whole windows per beat.
+    SlidingWindowPar(WindowPar),
     Maxpool(Pool),
+    /// The pixel-parallel pool: PIXELS whole pixels per beat.
+    MaxpoolPar(PoolPar),
     InputQuant(Quant),
     StreamFifo(Fifo),
     StreamWidthConverter(Dwc),
@@ -37,6 +41,16 @@ pub struct Mvtu {
     /// 0: logit layer (acc + bias).
     pub obits: u8,
     pub use_bram: bool,
+    /// Vectors per beat (the generator uses MMV > 1 only with PE = MH and SIMD = MW).
+    #[serde(default = "one")]
+    pub mmv: usize,
+    /// Searched thresholds' stage ROMs of 256 words or more in block RAM.
+    #[serde(default)]
+    pub thresh_bram: bool,
+}
+
+fn one() -> usize {
+    1
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +60,27 @@ pub struct Window {
     pub ifm_w: usize,
     pub channels: usize,
     pub simd: usize,
+    pub ebits: u8,
+}
+
+/// Constraints (the module's): IFM_W % PIXELS == 0 and (K - 1) % PIXELS == 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowPar {
+    pub k: usize,
+    pub ifm_h: usize,
+    pub ifm_w: usize,
+    pub channels: usize,
+    pub pixels: usize,
+    pub ebits: u8,
+}
+
+/// Constraints: PIXELS even, IFM_W % PIXELS == 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolPar {
+    pub ifm_h: usize,
+    pub ifm_w: usize,
+    pub channels: usize,
+    pub pixels: usize,
     pub ebits: u8,
 }
 
@@ -196,6 +231,32 @@ impl Window {
     }
 }
 
+impl WindowPar {
+    pub fn ofm(&self) -> (usize, usize) {
+        (self.ifm_h - self.k + 1, self.ifm_w - self.k + 1)
+    }
+    pub fn in_beats(&self) -> usize {
+        self.ifm_h * self.ifm_w / self.pixels
+    }
+    pub fn out_beats(&self) -> usize {
+        let (h, w) = self.ofm();
+        h * w / self.pixels
+    }
+    /// Elements of one output beat: PIXELS windows of K x K x CHANNELS.
+    pub fn out_elems(&self) -> usize {
+        self.pixels * self.k * self.k * self.channels
+    }
+}
+
+impl PoolPar {
+    pub fn in_beats(&self) -> usize {
+        self.ifm_h * self.ifm_w / self.pixels
+    }
+    pub fn out_beats(&self) -> usize {
+        (self.ifm_h / 2) * (self.ifm_w / 2) / (self.pixels / 2)
+    }
+}
+
 impl Pool {
     pub fn cf(&self) -> usize {
         self.channels / self.pe
@@ -245,7 +306,9 @@ impl Config {
         match &self.dut {
             Dut::Mvtu(_) => "mvtu",
             Dut::SlidingWindow(_) => "sliding_window",
+            Dut::SlidingWindowPar(_) => "sliding_window_par",
             Dut::Maxpool(_) => "maxpool",
+            Dut::MaxpoolPar(_) => "maxpool_par",
             Dut::InputQuant(_) => "input_quant",
             Dut::StreamFifo(_) => "stream_fifo",
             Dut::StreamWidthConverter(_) => "stream_width_converter",
@@ -277,8 +340,9 @@ impl Config {
     /// stream transactions.
     pub fn items(&self) -> std::ops::RangeInclusive<usize> {
         match &self.dut {
-            Dut::Mvtu(m) => 2..=(6 + 48 / (m.nf() * m.sf())).min(24),
-            Dut::SlidingWindow(_) | Dut::Maxpool(_) => 2..=3,
+            // Groups of MMV vectors.
+            Dut::Mvtu(m) => 2..=(6 + 48 / (m.nf() * m.sf() * m.mmv)).min(24),
+            Dut::SlidingWindow(_) | Dut::Maxpool(_) | Dut::SlidingWindowPar(_) | Dut::MaxpoolPar(_) => 2..=3,
             Dut::InputQuant(_) => 16..=64,
             Dut::StreamFifo(f) => (f.depth + 2)..=(3 * f.depth + 8),
             Dut::StreamWidthConverter(_) => 8..=40,
@@ -293,7 +357,9 @@ impl Config {
         let t = match &self.dut {
             Dut::Mvtu(m) => n * (m.sf() + m.nf()),
             Dut::SlidingWindow(w) => n * (w.in_beats() + w.out_beats()),
+            Dut::SlidingWindowPar(w) => n * (w.in_beats() + w.out_beats()),
             Dut::Maxpool(p) => n * (p.in_beats() + p.out_beats()),
+            Dut::MaxpoolPar(p) => n * (p.in_beats() + p.out_beats()),
             Dut::InputQuant(_) => 2 * n,
             Dut::StreamFifo(_) => 2 * n,
             Dut::StreamWidthConverter(d) => n * (d.unit() / d.in_elems + d.unit() / d.out_elems),
@@ -310,16 +376,26 @@ impl Config {
     pub fn describe(&self) -> String {
         let body = match &self.dut {
             Dut::Mvtu(m) => format!(
-                "MW={} MH={} PE={} SIMD={} WBITS={} ABITS={} OBITS={} ACC_BITS={} USE_BRAM={}",
+                "MW={} MH={} PE={} SIMD={} MMV={} WBITS={} ABITS={} OBITS={} ACC_BITS={} USE_BRAM={} THRESH_BRAM={}",
                 m.mw,
                 m.mh,
                 m.pe,
                 m.simd,
+                m.mmv,
                 m.wbits,
                 m.abits,
                 m.obits,
                 m.acc_bits(),
-                m.use_bram as u8
+                m.use_bram as u8,
+                m.thresh_bram as u8
+            ),
+            Dut::SlidingWindowPar(w) => format!(
+                "K={} IFM_H={} IFM_W={} CHANNELS={} PIXELS={} EBITS={}",
+                w.k, w.ifm_h, w.ifm_w, w.channels, w.pixels, w.ebits
+            ),
+            Dut::MaxpoolPar(p) => format!(
+                "IFM_H={} IFM_W={} CHANNELS={} PIXELS={} EBITS={}",
+                p.ifm_h, p.ifm_w, p.channels, p.pixels, p.ebits
             ),
             Dut::SlidingWindow(w) => format!(
                 "K={} IFM_H={} IFM_W={} CHANNELS={} SIMD={} EBITS={}",
@@ -342,8 +418,23 @@ impl Config {
 
 #[allow(clippy::too_many_arguments)] // one row of the configuration table
 fn mvtu(name: &str, mw: usize, mh: usize, pe: usize, simd: usize, w: u8, a: u8, o: u8, bram: bool) -> Config {
-    let m = Mvtu { mw, mh, pe, simd, wbits: w, abits: a, obits: o, use_bram: bram };
+    let m = Mvtu { mw, mh, pe, simd, wbits: w, abits: a, obits: o, use_bram: bram, mmv: 1, thresh_bram: false };
     Config { name: name.into(), dut: Dut::Mvtu(m) }
+}
+
+/// A fully parallel MVTU (PE = MH, SIMD = MW) taking `mmv` vectors per beat.
+fn mvtu_mmv(name: &str, mw: usize, mh: usize, mmv: usize, w: u8, a: u8, o: u8) -> Config {
+    let m = Mvtu { mw, mh, pe: mh, simd: mw, wbits: w, abits: a, obits: o, use_bram: false, mmv, thresh_bram: false };
+    Config { name: name.into(), dut: Dut::Mvtu(m) }
+}
+
+fn window_par(name: &str, k: usize, h: usize, w: usize, c: usize, pixels: usize, e: u8) -> Config {
+    let d = WindowPar { k, ifm_h: h, ifm_w: w, channels: c, pixels, ebits: e };
+    Config { name: name.into(), dut: Dut::SlidingWindowPar(d) }
+}
+
+fn pool_par(name: &str, h: usize, w: usize, c: usize, pixels: usize, e: u8) -> Config {
+    Config { name: name.into(), dut: Dut::MaxpoolPar(PoolPar { ifm_h: h, ifm_w: w, channels: c, pixels, ebits: e }) }
 }
 
 fn window(name: &str, k: usize, h: usize, w: usize, c: usize, simd: usize, e: u8) -> Config {
@@ -380,16 +471,46 @@ pub fn configs() -> Vec<Config> {
         mvtu("mvtu_w8a2_pe1_simd2_o1", 6, 2, 1, 2, 8, 2, 1, false),
         mvtu("mvtu_w8a4_pe2_simd2_o2", 4, 4, 2, 2, 8, 4, 2, false),
         mvtu("mvtu_w8a8_pe2_simd4_o8", 8, 4, 2, 4, 8, 8, 8, false),
+        // Adder trees of more than one registered stage, with a partial last node: 9 groups of 4
+        // products, and 4 popcount groups of 64 (the last one of 8 lanes).
+        mvtu("mvtu_w4a2_pe1_simd36_o2", 72, 2, 1, 36, 4, 2, 2, false),
+        mvtu("mvtu_w1a1_pe2_simd200_o1", 400, 4, 2, 200, 1, 1, 1, false),
+        // Searched 8-bit thresholds with their deepest stage ROMs (NF * 128 = 256 words) in
+        // block RAM, as the generator places them for wide layers.
+        Config {
+            name: "mvtu_w4a4_pe2_simd4_o8_tbram".into(),
+            dut: Dut::Mvtu(Mvtu { mw: 8, mh: 4, pe: 2, simd: 4, wbits: 4, abits: 4, obits: 8, use_bram: false, mmv: 1, thresh_bram: true }),
+        },
+        // Several vectors (windows) per beat: XNOR, masked (W1 x A>1) with searched thresholds,
+        // multi-bit products, and a logit layer; MMV 2 and 3, non-power-of-two widths.
+        mvtu_mmv("mvtu_w1a1_mmv2_o1", 18, 4, 2, 1, 1, 1),
+        mvtu_mmv("mvtu_w1a2_mmv2_o4", 12, 2, 2, 1, 2, 4),
+        mvtu_mmv("mvtu_w2a2_mmv3_o2", 6, 3, 3, 2, 2, 2),
+        mvtu_mmv("mvtu_w4a4_mmv2_o0", 4, 2, 2, 4, 4, 0),
         // Sliding windows: K = 1, 3, 5; odd and non-square maps; SIMD < CHANNELS; K = map size.
         window("swg_k3_8x8_c4_simd2_e1", 3, 8, 8, 4, 2, 1),
         window("swg_k3_7x5_c6_simd3_e2", 3, 7, 5, 6, 3, 2),
         window("swg_k1_5x7_c3_simd3_e4", 1, 5, 7, 3, 3, 4),
         window("swg_k5_9x6_c2_simd1_e8", 5, 9, 6, 2, 1, 8),
         window("swg_k3_3x3_c1_simd1_e2", 3, 3, 3, 1, 1, 2),
+        // Window-parallel generators: 1, 2 and 4 windows per beat; K = 1, 3, 5; K = map size;
+        // odd heights and widths.
+        window_par("swgp_k3_6x8_c2_px2_e1", 3, 6, 8, 2, 2, 1),
+        window_par("swgp_k3_5x5_c3_px1_e2", 3, 5, 5, 3, 1, 2),
+        window_par("swgp_k5_7x6_c1_px2_e4", 5, 7, 6, 1, 2, 4),
+        window_par("swgp_k5_6x8_c1_px4_e1", 5, 6, 8, 1, 4, 1),
+        window_par("swgp_k1_3x4_c2_px2_e8", 1, 3, 4, 2, 2, 8),
+        window_par("swgp_k3_3x3_c1_px1_e1", 3, 3, 3, 1, 1, 1),
         // Max-pools: odd sizes (dropped row/column), PE < CHANNELS, bipolar OR and unsigned max.
         pool("pool_4x4_c4_pe2_e1", 4, 4, 4, 2, 1),
         pool("pool_5x7_c6_pe3_e4", 5, 7, 6, 3, 4),
         pool("pool_7x5_c4_pe4_e2", 7, 5, 4, 4, 2),
+        // Pixel-parallel pools: 2 and 4 pixels per beat, odd heights (last row dropped), one row
+        // beat per row.
+        pool_par("poolp_4x4_c2_px2_e1", 4, 4, 2, 2, 1),
+        pool_par("poolp_5x6_c3_px2_e4", 5, 6, 3, 2, 4),
+        pool_par("poolp_6x8_c1_px4_e2", 6, 8, 1, 4, 2),
+        pool_par("poolp_3x4_c2_px4_e8", 3, 4, 2, 4, 8),
     ];
     for (l, c, o) in [(1, 1, 8), (4, 2, 2), (6, 3, 4)] {
         v.push(Config {
@@ -455,8 +576,47 @@ fn networks() -> Vec<Config> {
         ],
         folding: Folding { in_pixels: 4, layers: vec![None, fold(4, 8), fold(2, 3), fold(2, 8)], fifo_depth: 34, fifo_depths: vec![] },
     };
+    // Two windows per beat end to end: 2 pixels per input beat, a window-parallel conv taking two
+    // whole windows per cycle, the pixel-parallel pool behind it.
+    let cnv_px2 = Network {
+        input: Shape::new(8, 8, 1),
+        quant_bits: 8,
+        layers: vec![
+            NetLayer::Conv { kernel: 3, out_channels: 4, wbits: 1, obits: 1 },
+            NetLayer::Maxpool,
+            NetLayer::Dense { out_features: 6, wbits: 1, obits: 1 },
+            NetLayer::Logits { classes: 2, wbits: 1 },
+        ],
+        folding: Folding {
+            in_pixels: 2,
+            layers: vec![None, Some(LayerFold { pe: 4, simd: 9, mmv: 2 }), None, fold(6, 12), fold(2, 6)],
+            fifo_depth: 4,
+            fifo_depths: vec![],
+        },
+    };
+    // A window-parallel generator feeding a SIMD narrower than the window (SIMD 6 of 18 columns,
+    // not a multiple of the 2 channels' serial fold), then a multi-bit 1x1 conv taking two
+    // windows per beat.
+    let par_multibit = Network {
+        input: Shape::new(6, 4, 2),
+        quant_bits: 2,
+        layers: vec![
+            NetLayer::Conv { kernel: 3, out_channels: 3, wbits: 2, obits: 2 },
+            NetLayer::Conv { kernel: 1, out_channels: 2, wbits: 4, obits: 4 },
+            NetLayer::Maxpool,
+            NetLayer::Logits { classes: 3, wbits: 2 },
+        ],
+        folding: Folding {
+            in_pixels: 2,
+            layers: vec![None, fold(3, 6), Some(LayerFold { pe: 2, simd: 3, mmv: 2 }), None, fold(1, 2)],
+            fifo_depth: 3,
+            fifo_depths: vec![],
+        },
+    };
     vec![
         Config { name: "net_cnv_w1a1".into(), dut: Dut::Network(cnv) },
+        Config { name: "net_cnv_w1a1_px2".into(), dut: Dut::Network(cnv_px2) },
+        Config { name: "net_par_w2a2_w4a4".into(), dut: Dut::Network(par_multibit) },
         Config { name: "net_cnv_w2a2_w4a4".into(), dut: Dut::Network(multibit) },
         Config { name: "net_mlp_w4a4_w8a2".into(), dut: Dut::Network(mlp) },
     ]

@@ -86,6 +86,8 @@ pub fn static_target(config: &Config, sources: &RtlSources, dir: &Path) -> Resul
                     ("OBITS", m.obits as i64),
                     ("ACC_BITS", m.acc_bits() as i64),
                     ("USE_BRAM", m.use_bram as i64),
+                    ("MMV", m.mmv as i64),
+                    ("THRESH_BRAM", m.thresh_bram as i64),
                 ],
                 Dut::SlidingWindow(w) => vec![
                     ("K", w.k as i64),
@@ -94,6 +96,21 @@ pub fn static_target(config: &Config, sources: &RtlSources, dir: &Path) -> Resul
                     ("CHANNELS", w.channels as i64),
                     ("SIMD", w.simd as i64),
                     ("EBITS", w.ebits as i64),
+                ],
+                Dut::SlidingWindowPar(w) => vec![
+                    ("K", w.k as i64),
+                    ("IFM_H", w.ifm_h as i64),
+                    ("IFM_W", w.ifm_w as i64),
+                    ("CHANNELS", w.channels as i64),
+                    ("PIXELS", w.pixels as i64),
+                    ("EBITS", w.ebits as i64),
+                ],
+                Dut::MaxpoolPar(p) => vec![
+                    ("IFM_H", p.ifm_h as i64),
+                    ("IFM_W", p.ifm_w as i64),
+                    ("CHANNELS", p.channels as i64),
+                    ("PIXELS", p.pixels as i64),
+                    ("EBITS", p.ebits as i64),
                 ],
                 Dut::Maxpool(p) => vec![
                     ("IFM_H", p.ifm_h as i64),

@@ -2,7 +2,7 @@
 //! exact output stream (every field of every beat).
 
 use super::case::{Case, Data, MvOutput, MvtuData};
-use super::config::{Config, Dut, Label, Mvtu, Network, Pool, Quant, Window};
+use super::config::{Config, Dut, Label, Mvtu, Network, Pool, PoolPar, Quant, Window, WindowPar};
 use crate::cosim::pack;
 use anyhow::{Result, bail, ensure};
 use golden_model::ops::{Conv, FeatureMap, InputQuant, MatVec, MaxPool, MultiThreshold, OutputStage};
@@ -44,7 +44,9 @@ pub fn stream(config: &Config, case: &Case) -> Result<Stream> {
     match (&config.dut, &case.data) {
         (Dut::Mvtu(m), Data::Mvtu(d)) => mvtu(m, d).map(|(_, s)| s),
         (Dut::SlidingWindow(w), Data::SlidingWindow { images }) => window(w, images),
+        (Dut::SlidingWindowPar(w), Data::SlidingWindow { images }) => window_par(w, images),
         (Dut::Maxpool(p), Data::Maxpool { images }) => maxpool(p, images),
+        (Dut::MaxpoolPar(p), Data::Maxpool { images }) => maxpool_par(p, images),
         (Dut::InputQuant(q), Data::InputQuant { thresholds, pixels }) => input_quant(q, thresholds, pixels).map(|(_, s)| s),
         (Dut::StreamFifo(f), Data::StreamFifo { beats }) => {
             let words = f.width.div_ceil(32);
@@ -117,23 +119,37 @@ pub fn matvec(m: &Mvtu, d: &MvtuData) -> Result<MatVec> {
 pub fn mvtu(m: &Mvtu, d: &MvtuData) -> Result<(MatVec, Stream)> {
     let mv = matvec(m, d)?;
     let a = m.in_type();
-    let mut elems = Vec::with_capacity(d.vectors.len() * m.mw);
-    let mut expected = Vec::with_capacity(d.vectors.len() * m.mh);
+    let n = d.vectors.len();
+    ensure!(n.is_multiple_of(m.mmv), "{n} vectors: MMV = {} takes them in whole groups", m.mmv);
+    let mut ys = Vec::with_capacity(n);
     for (i, x) in d.vectors.iter().enumerate() {
         ensure!(x.len() == m.mw, "vector {i} has {} values, MW = {}", x.len(), m.mw);
         if let Some((j, v)) = x.iter().enumerate().find(|(_, v)| !a.contains(**v)) {
             bail!("vector {i}[{j}] = {v} is not a {}-bit activation", a.bits);
         }
-        elems.extend(x.iter().map(|&v| a.encode(v)));
-        for y in mv.eval_reference(x) {
-            expected.push(match m.out_type() {
-                Some(t) => t.encode(y) as u64,
-                None => y as i64 as u64 & mask(m.acc_bits()),
-            });
+        ys.push(mv.eval_reference(x));
+    }
+    // A group's beat sf holds columns sf*SIMD.. of each of its MMV vectors side by side, its
+    // output beat nf rows nf*PE.. of each.
+    let mut elems = Vec::with_capacity(n * m.mw);
+    let mut expected = Vec::with_capacity(n * m.mh);
+    for g in (0..n).step_by(m.mmv) {
+        for sf in 0..m.sf() {
+            for x in &d.vectors[g..g + m.mmv] {
+                elems.extend(x[sf * m.simd..(sf + 1) * m.simd].iter().map(|&v| a.encode(v)));
+            }
+        }
+        for nf in 0..m.nf() {
+            for y in &ys[g..g + m.mmv] {
+                expected.extend(y[nf * m.pe..(nf + 1) * m.pe].iter().map(|&y| match m.out_type() {
+                    Some(t) => t.encode(y) as u64,
+                    None => y as i64 as u64 & mask(m.acc_bits()),
+                }));
+            }
         }
     }
-    let inputs = pack(&elems, a.bits as usize, m.simd);
-    let s = Stream::elements(inputs, d.vectors.len() * m.sf(), &expected, m.out_ebits(), m.pe, m.nf());
+    let inputs = pack(&elems, a.bits as usize, m.simd * m.mmv);
+    let s = Stream::elements(inputs, n / m.mmv * m.sf(), &expected, m.out_ebits(), m.pe * m.mmv, m.nf());
     Ok((mv, s))
 }
 
@@ -157,7 +173,9 @@ fn window_conv(w: &Window) -> Result<Conv> {
     Conv::new(w.k, w.channels, mv).map_err(anyhow::Error::msg)
 }
 
-fn window(w: &Window, images: &[Vec<i32>]) -> Result<Stream> {
+/// Input elements and the windows' elements (output pixels in raster order, each window in
+/// `(ky, kx, channel)` order) of a generator's images.
+fn window_elements(w: &Window, images: &[Vec<i32>]) -> Result<(Vec<u32>, Vec<u64>)> {
     let t = ActType { bits: w.ebits };
     let conv = window_conv(w)?;
     let (mut elems, mut expected) = (vec![], vec![]);
@@ -167,22 +185,50 @@ fn window(w: &Window, images: &[Vec<i32>]) -> Result<Stream> {
         // Levels of the identity conv are the encodings: 0/1 for bipolar, the value otherwise.
         expected.extend(conv.eval_reference(&x).iter().map(|&v| v as u64));
     }
+    Ok((elems, expected))
+}
+
+fn window(w: &Window, images: &[Vec<i32>]) -> Result<Stream> {
+    let (elems, expected) = window_elements(w, images)?;
     let e = w.ebits as usize;
     let inputs = pack(&elems, e, w.simd);
     Ok(Stream::elements(inputs, images.len() * w.in_beats(), &expected, e, w.simd, w.out_beats()))
 }
 
-fn maxpool(p: &Pool, images: &[Vec<i32>]) -> Result<Stream> {
-    let t = ActType { bits: p.ebits };
+/// The same windows as the serial generator's with SIMD = CHANNELS, PIXELS of them per beat.
+fn window_par(w: &WindowPar, images: &[Vec<i32>]) -> Result<Stream> {
+    let serial = Window { k: w.k, ifm_h: w.ifm_h, ifm_w: w.ifm_w, channels: w.channels, simd: w.channels, ebits: w.ebits };
+    let (elems, expected) = window_elements(&serial, images)?;
+    let e = w.ebits as usize;
+    let inputs = pack(&elems, e, w.pixels * w.channels);
+    Ok(Stream::elements(inputs, images.len() * w.in_beats(), &expected, e, w.out_elems(), w.out_beats()))
+}
+
+/// Input elements and pooled elements (raster order, HWC) of a pool's images.
+fn pool_elements(ebits: u8, (h, w, c): (usize, usize, usize), images: &[Vec<i32>]) -> Result<(Vec<u32>, Vec<u64>)> {
+    let t = ActType { bits: ebits };
     let (mut elems, mut expected) = (vec![], vec![]);
     for (i, img) in images.iter().enumerate() {
-        let x = feature_map(t, (p.ifm_h, p.ifm_w, p.channels), img, &format!("image {i}"))?;
+        let x = feature_map(t, (h, w, c), img, &format!("image {i}"))?;
         elems.extend(img.iter().map(|&v| t.encode(v)));
         expected.extend(MaxPool::eval_reference(&x).iter().map(|&v| t.encode(v) as u64));
     }
+    Ok((elems, expected))
+}
+
+fn maxpool(p: &Pool, images: &[Vec<i32>]) -> Result<Stream> {
+    let (elems, expected) = pool_elements(p.ebits, (p.ifm_h, p.ifm_w, p.channels), images)?;
     let e = p.ebits as usize;
     let inputs = pack(&elems, e, p.pe);
     Ok(Stream::elements(inputs, images.len() * p.in_beats(), &expected, e, p.pe, p.out_beats()))
+}
+
+fn maxpool_par(p: &PoolPar, images: &[Vec<i32>]) -> Result<Stream> {
+    let (elems, expected) = pool_elements(p.ebits, (p.ifm_h, p.ifm_w, p.channels), images)?;
+    let e = p.ebits as usize;
+    let inputs = pack(&elems, e, p.pixels * p.channels);
+    let out = p.pixels / 2 * p.channels;
+    Ok(Stream::elements(inputs, images.len() * p.in_beats(), &expected, e, out, p.out_beats()))
 }
 
 pub fn input_quant(q: &Quant, thresholds: &[Vec<i32>], pixels: &[u8]) -> Result<(MultiThreshold, Stream)> {
@@ -268,8 +314,23 @@ fn network(n: &Network, model: &Model, images: &[Vec<u8>]) -> Result<Stream> {
 pub fn beat_context(config: &Config, i: usize) -> String {
     match &config.dut {
         Dut::Mvtu(m) => {
-            let (v, nf) = (i / m.nf(), i % m.nf());
-            format!("vector {v}, output fold {nf} (rows {}..{})", nf * m.pe, (nf + 1) * m.pe)
+            let (g, nf) = (i / m.nf(), i % m.nf());
+            let rows = format!("output fold {nf} (rows {}..{})", nf * m.pe, (nf + 1) * m.pe);
+            if m.mmv == 1 { format!("vector {g}, {rows}") } else { format!("vectors {}..{}, {rows}", g * m.mmv, (g + 1) * m.mmv) }
+        }
+        Dut::SlidingWindowPar(w) => {
+            let per = w.out_beats();
+            let (img, j) = (i / per, i % per);
+            let (_, ow) = w.ofm();
+            let px = j * w.pixels;
+            format!("image {img}, output pixels (y {}, x {}..{})", px / ow, px % ow, px % ow + w.pixels)
+        }
+        Dut::MaxpoolPar(p) => {
+            let per = p.out_beats();
+            let (img, j) = (i / per, i % per);
+            let (ow, n) = (p.ifm_w / 2, p.pixels / 2);
+            let px = j * n;
+            format!("image {img}, output pixels (y {}, x {}..{})", px / ow, px % ow, px % ow + n)
         }
         Dut::SlidingWindow(w) => {
             let per = w.out_beats();

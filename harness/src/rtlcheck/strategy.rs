@@ -51,8 +51,10 @@ fn mvtu(m: Mvtu, items: std::ops::RangeInclusive<usize>) -> BoxedStrategy<Data> 
             .boxed(),
         None => biases(m.bias_range(), m.mh).prop_map(MvOutput::Bias).boxed(),
     };
-    (weight_rows(m.weight_type(), m.mh, m.mw), output, vec(testing::activations(m.in_type(), m.mw), items))
-        .prop_map(|(weights, output, vectors)| Data::Mvtu(MvtuData { weights, output, vectors }))
+    // Whole groups of MMV vectors, so that shrinking keeps a whole number of beats.
+    let groups = vec(vec(testing::activations(m.in_type(), m.mw), m.mmv), items);
+    (weight_rows(m.weight_type(), m.mh, m.mw), output, groups)
+        .prop_map(|(weights, output, groups)| Data::Mvtu(MvtuData { weights, output, vectors: groups.concat() }))
         .boxed()
 }
 
@@ -142,6 +144,18 @@ pub fn data(config: &Config) -> BoxedStrategy<Data> {
             let t = ActType { bits: w.ebits };
             vec(testing::activations(t, w.ifm_h * w.ifm_w * w.channels), items)
                 .prop_map(|images| Data::SlidingWindow { images })
+                .boxed()
+        }
+        Dut::SlidingWindowPar(w) => {
+            let t = ActType { bits: w.ebits };
+            vec(testing::activations(t, w.ifm_h * w.ifm_w * w.channels), items)
+                .prop_map(|images| Data::SlidingWindow { images })
+                .boxed()
+        }
+        Dut::MaxpoolPar(p) => {
+            let t = ActType { bits: p.ebits };
+            vec(testing::activations(t, p.ifm_h * p.ifm_w * p.channels), items)
+                .prop_map(|images| Data::Maxpool { images })
                 .boxed()
         }
         Dut::Maxpool(p) => {
