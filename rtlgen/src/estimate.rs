@@ -102,11 +102,18 @@ fn bram18_in_luts() -> f64 {
     d.lut / (2.0 * d.bram36)
 }
 
+/// LUTs of a `width x depth` ROM of constants in LUTs once it is deeper than a LUT6 folds: Yosys
+/// 0.23 spends about 4.5 LUTs per 64 bits (the LUT6s plus their read multiplexers; 4.9 and 4.1
+/// on the default CNV's conv4 and fc1 weight ROMs, 110 and 131 kbit).
+fn rom_luts(width: u64, depth: u64) -> f64 {
+    4.5 * (width * depth) as f64 / 64.0
+}
+
 /// Whether a ROM of `width x depth` bits goes to block RAM: when its RAMB18s are a smaller share
-/// of the device than the LUTs it would take (one per bit per 64 words). Wide, shallow ROMs
-/// fill block RAM badly (a RAMB18 is at most 36 bits wide), so they stay in LUTs.
+/// of the device than the LUTs it would take. Wide, shallow ROMs fill block RAM badly (a RAMB18 is
+/// at most 36 bits wide), so they stay in LUTs; deep ones go to block RAM.
 pub fn rom_in_bram(width: u64, depth: u64) -> bool {
-    depth >= 32 && (bram18(width, depth) as f64) * bram18_in_luts() < (width * depth.div_ceil(64)) as f64
+    depth >= 32 && (bram18(width, depth) as f64) * bram18_in_luts() < rom_luts(width, depth)
 }
 
 /// Whether the plan puts a layer's weight memory in block RAM.
@@ -149,12 +156,18 @@ pub fn mvtu(m: MvtuParams) -> Resources {
     // sign-extended to W + A bits) to one DSP48E2, which then costs no LUTs.
     let dsp_products = w > 2 && a > 2 && w + a >= 9;
     // The dot products (products or XNORs, ROM and adder tree) of all lanes.
+    // A deep LUT ROM costs its storage, more than the per-bit fit (made on shallow ones) says.
+    let lut_rom = !use_bram && depth > 1;
+    let storage = if lut_rom { rom_luts(pe * simd * w, depth) } else { 0.0 };
     let dot = if w == 1 && a == 1 {
-        (lanes * simd) as f64 * xnor_lut_per_bit(depth, simd, use_bram)
+        let fit = (lanes * simd) as f64 * xnor_lut_per_bit(depth, simd, use_bram);
+        let stored = (lanes * simd) as f64 * xnor_lut_per_bit(1, simd, false) + storage;
+        fit.max(stored)
     } else if w == 1 {
         // Masked sums: PE rows plus the shared sum of all activations, per vector.
         let per_bit = if depth <= 1 { 0.45 } else { 0.45 + 0.65 * log_depth };
-        ((pe + 1) * mmv * simd * a) as f64 * per_bit
+        let bits = ((pe + 1) * mmv * simd * a) as f64;
+        (bits * per_bit).max(bits * 0.45 + storage)
     } else {
         let prod_bits = if a == 1 { w + 2 } else { w + a };
         // A bipolar activation is a conditional negate (one LUT per product bit); a 2-bit operand
@@ -169,7 +182,7 @@ pub fn mvtu(m: MvtuParams) -> Resources {
         } else {
             w * a / 2 + prod_bits
         };
-        let rom = if use_bram || depth <= 1 { 0.0 } else { (pe * simd * w) as f64 * 0.5 * log_depth };
+        let rom = if lut_rom { ((pe * simd * w) as f64 * 0.5 * log_depth).max(storage) } else { 0.0 };
         (lanes * (simd * product + simd.saturating_sub(1) * (prod_bits + count_bits(simd)))) as f64 + rom
     };
     // Per lane: accumulator, then the bias adder, the comparators of a threshold set (or one
@@ -192,7 +205,7 @@ pub fn mvtu(m: MvtuParams) -> Resources {
             if thresh_bram && d >= 256 {
                 bram += bram18(acc, d);
             } else if d > 1 {
-                lut += acc * d.div_ceil(64);
+                lut += rom_luts(acc, d).max((acc * d.div_ceil(64)) as f64).round() as u64;
             }
         }
         (pe * lut, pe * bram)
