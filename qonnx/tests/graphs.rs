@@ -1,0 +1,239 @@
+//! Hand-built FINN-ONNX graphs: a MultiThreshold network (integer weights, finn domain, no
+//! opset_import for it) against a direct float evaluation of the same graph, and graphs the importer
+//! must refuse with an error naming the node, its op type and why.
+
+use prost::Message;
+use qonnx::pb;
+use qonnx::{ImportError, Options, import_bytes};
+
+fn tensor(name: &str, dims: &[i64], data: &[f32]) -> pb::TensorProto {
+    pb::TensorProto {
+        name: Some(name.into()),
+        dims: dims.to_vec(),
+        data_type: Some(pb::tensor_proto::DataType::Float as i32),
+        float_data: data.to_vec(),
+        ..Default::default()
+    }
+}
+
+fn attr_f(name: &str, v: f32) -> pb::AttributeProto {
+    pb::AttributeProto { name: Some(name.into()), f: Some(v), r#type: Some(1), ..Default::default() }
+}
+fn attr_i(name: &str, v: i64) -> pb::AttributeProto {
+    pb::AttributeProto { name: Some(name.into()), i: Some(v), r#type: Some(2), ..Default::default() }
+}
+fn attr_s(name: &str, v: &str) -> pb::AttributeProto {
+    pb::AttributeProto { name: Some(name.into()), s: Some(v.as_bytes().to_vec()), r#type: Some(3), ..Default::default() }
+}
+fn attr_ints(name: &str, v: &[i64]) -> pb::AttributeProto {
+    pb::AttributeProto { name: Some(name.into()), ints: v.to_vec(), r#type: Some(7), ..Default::default() }
+}
+
+fn node(name: &str, op: &str, inputs: &[&str], outputs: &[&str], attrs: Vec<pb::AttributeProto>) -> pb::NodeProto {
+    let domain = if op == "MultiThreshold" { "finn.custom_op.general" } else { "" };
+    pb::NodeProto {
+        name: Some(name.into()),
+        op_type: Some(op.into()),
+        domain: Some(domain.into()),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: outputs.iter().map(|s| s.to_string()).collect(),
+        attribute: attrs,
+        ..Default::default()
+    }
+}
+
+fn value_info(name: &str, dims: &[i64]) -> pb::ValueInfoProto {
+    use pb::tensor_shape_proto::{Dimension, dimension::Value};
+    pb::ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(pb::TypeProto {
+            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                elem_type: Some(1),
+                shape: Some(pb::TensorShapeProto {
+                    dim: dims.iter().map(|&d| Dimension { value: Some(Value::DimValue(d)), ..Default::default() }).collect(),
+                }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn model(nodes: Vec<pb::NodeProto>, inits: Vec<pb::TensorProto>, inputs: &[(&str, &[i64])], output: &str) -> Vec<u8> {
+    let graph = pb::GraphProto {
+        name: Some("test".into()),
+        node: nodes,
+        initializer: inits,
+        input: inputs.iter().map(|(n, d)| value_info(n, d)).collect(),
+        output: vec![value_info(output, &[1])],
+        ..Default::default()
+    };
+    // Only the standard domain is declared: custom domains need no opset_import.
+    let m = pb::ModelProto {
+        ir_version: Some(8),
+        opset_import: vec![pb::OperatorSetIdProto { domain: Some(String::new()), version: Some(13) }],
+        graph: Some(graph),
+        ..Default::default()
+    };
+    m.encode_to_vec()
+}
+
+const W1: [f32; 12] = [1., -1., 1., -1., -1., 1., 1., 1., -1., 1., -1., -1.]; // [4][3]
+const T1: [f32; 3] = [250.0, -40.5, 20.0]; // [3][1]
+const W2: [f32; 6] = [1., -1., -1., 1., 1., 1.]; // [3][2]
+
+/// x (1x4 pixels) -> MatMul W1 -> MultiThreshold (bipolar out) -> MatMul W2 -> Mul 0.5 -> Add bias -> ArgMax
+fn base(extra: impl FnOnce(&mut Vec<pb::NodeProto>, &mut Vec<pb::TensorProto>)) -> Vec<u8> {
+    let mut nodes = vec![
+        node("mm1", "MatMul", &["x", "W1"], &["a1"], vec![]),
+        node("mt1", "MultiThreshold", &["a1", "T1"], &["q1"], vec![attr_s("out_dtype", "BIPOLAR"), attr_f("out_scale", 2.0), attr_f("out_bias", -1.0)]),
+        node("mm2", "MatMul", &["q1", "W2"], &["a2"], vec![]),
+        node("scale", "Mul", &["a2", "S"], &["a3"], vec![]),
+        node("bias", "Add", &["a3", "B"], &["logits"], vec![]),
+        node("label", "ArgMax", &["logits"], &["y"], vec![attr_i("axis", 1), attr_i("keepdims", 1)]),
+    ];
+    let mut inits = vec![
+        tensor("W1", &[4, 3], &W1),
+        tensor("T1", &[3, 1], &T1),
+        tensor("W2", &[3, 2], &W2),
+        tensor("S", &[], &[0.5]),
+        tensor("B", &[2], &[1.0, -0.5]),
+    ];
+    extra(&mut nodes, &mut inits);
+    model(nodes, inits, &[("x", &[1, 4])], "y")
+}
+
+/// The base graph computed directly in floats.
+fn reference(x: &[u8]) -> (Vec<f64>, usize) {
+    let mut q = [0f64; 3];
+    for (o, qo) in q.iter_mut().enumerate() {
+        let a: f64 = (0..4).map(|j| x[j] as f64 * W1[j * 3 + o] as f64).sum();
+        *qo = 2.0 * ((a >= T1[o] as f64) as i32 as f64) - 1.0;
+    }
+    let b = [1.0, -0.5];
+    let logits: Vec<f64> = (0..2).map(|o| (0..3).map(|j| q[j] * W2[j * 2 + o] as f64).sum::<f64>() * 0.5 + b[o]).collect();
+    let label = if logits[1] > logits[0] { 1 } else { 0 };
+    (logits, label)
+}
+
+#[test]
+fn multithreshold_graph_matches_float_evaluation() {
+    let imp = import_bytes(&base(|_, _| {}), "base.onnx", None, &Options::default()).unwrap();
+    assert_eq!(imp.output_scale, 0.5);
+    let m = &imp.model;
+    assert_eq!(m.layers().len(), 3, "{}", m.summary());
+    let mut rng = 12345u64;
+    let mut labels = [0usize; 2];
+    for _ in 0..2000 {
+        let x: Vec<u8> = (0..4)
+            .map(|_| {
+                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (rng >> 56) as u8
+            })
+            .collect();
+        let (logits, label) = reference(&x);
+        let inf = m.infer(&x).unwrap();
+        assert_eq!(inf.label, label, "input {x:?}, logits {logits:?}");
+        labels[label] += 1;
+        for c in 0..2 {
+            assert!((inf.logits[c] as f64 * imp.output_scale - logits[c]).abs() < 1e-12, "input {x:?}");
+        }
+    }
+    assert!(labels[0] > 20 && labels[1] > 20, "both labels occur: {labels:?}");
+}
+
+fn import_err(bytes: &[u8]) -> (ImportError, String) {
+    let e = import_bytes(bytes, "t.onnx", None, &Options::default()).expect_err("must be refused");
+    let s = e.to_string();
+    (e, s)
+}
+
+fn assert_node_err(bytes: &[u8], node: &str, op: &str, why: &str) {
+    let (e, s) = import_err(bytes);
+    match &e {
+        ImportError::Node { node: n, op: o, .. } => {
+            assert_eq!((n.as_str(), o.as_str()), (node, op), "{s}");
+        }
+        other => panic!("expected a node error, got {other:?}"),
+    }
+    assert!(s.contains(why), "`{s}` does not say `{why}`");
+}
+
+#[test]
+fn unsupported_op_names_node() {
+    let g = base(|n, _| {
+        n[5].input[0] = "sm".into();
+        n.insert(5, node("soft", "Softmax", &["logits"], &["sm"], vec![]));
+    });
+    assert_node_err(&g, "soft", "Softmax", "not supported");
+}
+
+#[test]
+fn unquantized_input_of_a_layer() {
+    let g = base(|n, _| n[1] = node("relu1", "Relu", &["a1"], &["q1"], vec![]));
+    assert_node_err(&g, "mm2", "MatMul", "not quantized");
+}
+
+#[test]
+fn float_weights_without_quantizer() {
+    let g = base(|_, i| i[0] = tensor("W1", &[4, 3], &[0.3; 12]));
+    assert_node_err(&g, "mm1", "MatMul", "without a quantizer");
+}
+
+#[test]
+fn per_class_logit_scale() {
+    let g = base(|_, i| i[3] = tensor("S", &[2], &[0.5, 0.25]));
+    assert_node_err(&g, "bias", "Add", "scale differs between classes");
+}
+
+#[test]
+fn fractional_logit_bias() {
+    let g = base(|_, i| i[4] = tensor("B", &[2], &[1.0, -0.3]));
+    assert_node_err(&g, "bias", "Add", "not an integer");
+}
+
+#[test]
+fn relu_on_logits() {
+    let g = base(|n, _| {
+        n[5].input[0] = "r".into();
+        n.insert(5, node("relu_out", "Relu", &["logits"], &["r"], vec![]));
+    });
+    assert_node_err(&g, "relu_out", "Relu", "only affine ops");
+}
+
+#[test]
+fn branching_graph() {
+    let g = base(|n, _| {
+        n[2].input[0] = "a1".into(); // mm2 reads the accumulator too: a1 feeds two nodes
+    });
+    let (_, s) = import_err(&g);
+    assert!(s.contains("feeds several nodes"), "{s}");
+}
+
+#[test]
+fn strided_conv() {
+    let nodes = vec![
+        node("conv", "Conv", &["x", "W"], &["c"], vec![attr_ints("strides", &[2, 2]), attr_ints("kernel_shape", &[3, 3])]),
+        node("flat", "Flatten", &["c"], &["f"], vec![]),
+        node("label", "ArgMax", &["f"], &["y"], vec![attr_i("axis", 1)]),
+    ];
+    let g = model(nodes, vec![tensor("W", &[2, 1, 3, 3], &[1.0; 18])], &[("x", &[1, 1, 8, 8])], "y");
+    assert_node_err(&g, "conv", "Conv", "stride 1");
+}
+
+#[test]
+fn maxpool_3x3() {
+    let nodes = vec![node("pool", "MaxPool", &["x"], &["p"], vec![attr_ints("kernel_shape", &[3, 3]), attr_ints("strides", &[3, 3])])];
+    let g = model(nodes, vec![], &[("x", &[1, 1, 9, 9])], "p");
+    assert_node_err(&g, "pool", "MaxPool", "only 2x2 max-pool");
+}
+
+#[test]
+fn not_onnx_and_two_inputs() {
+    let (e, s) = import_err(b"this is not protobuf at all \xff\xff");
+    assert!(matches!(e, ImportError::Decode(_)), "{s}");
+    let nodes = vec![node("add", "Add", &["x", "z"], &["y"], vec![])];
+    let g = model(nodes, vec![], &[("x", &[1, 4]), ("z", &[1, 4])], "y");
+    let (e, s) = import_err(&g);
+    assert!(matches!(e, ImportError::Graph(_)) && s.contains("2 data inputs"), "{s}");
+}
