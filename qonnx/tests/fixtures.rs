@@ -4,7 +4,7 @@
 //! rounding. Thresholds whose float boundary lies within rounding of an integer are listed by the
 //! importer; no test input may have an accumulator (or pixel) on one of them.
 
-use golden_model::{Model, Op};
+use golden_model::{FeatureMap, Model, Op};
 use qonnx::npy::Npy;
 use qonnx::{Options, import_file};
 use std::path::PathBuf;
@@ -30,11 +30,45 @@ fn pixels(x: &Npy, i: usize) -> Vec<u8> {
     out
 }
 
-/// Accumulators of dense layer `l` on the given input (trace of the previous layer).
-fn dense_acc(model: &Model, l: usize, input: &[i32]) -> Vec<i64> {
-    let Op::Dense(d) = &model.layers()[l].op else { panic!("layer {l} is not dense") };
-    let w = d.matvec().weights();
-    (0..w.nrows()).map(|r| (0..w.ncols()).map(|c| w[[r, c]] as i64 * input[c] as i64).sum()).collect()
+/// Accumulators of dense or conv layer `l` on its input map, in the layer's output (HWC) order, and
+/// for each the sum of |weight x activation| (the magnitude a float executor rounds at).
+fn layer_acc(model: &Model, l: usize, input: &FeatureMap) -> (Vec<i64>, Vec<f64>) {
+    let (mut acc, mut mag) = (vec![], vec![]);
+    match &model.layers()[l].op {
+        Op::Dense(d) => {
+            let x: Vec<i32> = input.iter().copied().collect();
+            let w = d.matvec().weights();
+            for r in 0..w.nrows() {
+                acc.push((0..w.ncols()).map(|c| w[[r, c]] as i64 * x[c] as i64).sum());
+                mag.push((0..w.ncols()).map(|c| (w[[r, c]] as f64 * x[c] as f64).abs()).sum());
+            }
+        }
+        Op::Conv(cv) => {
+            let (h, w_, ic) = input.dim();
+            let k = cv.kernel();
+            let w = cv.matvec().weights();
+            for y in 0..=h - k {
+                for x in 0..=w_ - k {
+                    for o in 0..w.nrows() {
+                        let (mut a, mut m) = (0i64, 0f64);
+                        for ky in 0..k {
+                            for kx in 0..k {
+                                for c in 0..ic {
+                                    let p = w[[o, (ky * k + kx) * ic + c]] as i64 * input[[y + ky, x + kx, c]] as i64;
+                                    a += p;
+                                    m += (p as f64).abs();
+                                }
+                            }
+                        }
+                        acc.push(a);
+                        mag.push(m);
+                    }
+                }
+            }
+        }
+        other => panic!("layer {l} is {}", other.kind()),
+    }
+    (acc, mag)
 }
 
 fn check(name: &str) {
@@ -74,11 +108,7 @@ fn check(name: &str) {
             let (vals, mags): (Vec<i64>, Vec<f64>) = if *l == 0 {
                 (px.iter().map(|&p| p as i64).collect(), vec![255.0; px.len()])
             } else {
-                let prev: Vec<i32> = trace[l - 1].iter().copied().collect();
-                let Op::Dense(dl) = &model.layers()[*l].op else { panic!("fixtures are fully connected") };
-                let w = dl.matvec().weights();
-                let mags = (0..w.nrows()).map(|r| (0..w.ncols()).map(|c| (w[[r, c]] as f64 * prev[c] as f64).abs()).sum()).collect();
-                (dense_acc(model, *l, &prev), mags)
+                layer_acc(model, *l, &trace[l - 1])
             };
             let ch = bounds.nrows();
             for (e, (&v, &mag)) in vals.iter().zip(&mags).enumerate() {
@@ -96,13 +126,12 @@ fn check(name: &str) {
             }
         }
         for t in &imp.near_ties {
-            if t.layer > 0 {
-                let prev: Vec<i32> = trace[t.layer - 1].iter().copied().collect();
-                let v = dense_acc(model, t.layer, &prev)[t.channel];
-                if v == t.threshold {
-                    on_ties += 1;
-                    eprintln!("{name}: input {i} is exactly on tie {t:?} (resolved by the quantizer's rule)");
-                }
+            let vals: Vec<i64> = if t.layer == 0 { px.iter().map(|&p| p as i64).collect() } else { layer_acc(model, t.layer, &trace[t.layer - 1]).0 };
+            let ch = imp.boundaries.iter().find(|(l, _)| *l == t.layer).map_or(1, |(_, b)| b.nrows());
+            let hits = vals.iter().enumerate().filter(|&(e, &v)| e % ch == t.channel && v == t.threshold).count();
+            if hits > 0 {
+                on_ties += hits;
+                eprintln!("{name}: input {i} has {hits} values exactly on tie {t:?} (resolved by the quantizer's rule)");
             }
         }
     }
@@ -141,4 +170,14 @@ fn fc_w1a2() {
 #[test]
 fn fc_w2a2() {
     check("fc_w2a2");
+}
+
+#[test]
+fn cnv_w1a1() {
+    check("cnv_w1a1");
+}
+
+#[test]
+fn cnv_w2a2() {
+    check("cnv_w2a2");
 }
