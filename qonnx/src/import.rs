@@ -830,11 +830,18 @@ impl<'a> Importer<'a> {
             node.err("weights are floats without a quantizer (put a Quant/BipolarQuant on the weight, or give integer weights)")
         })?;
         let (lo, hi) = (*ints.iter().min().unwrap_or(&0), *ints.iter().max().unwrap_or(&0));
-        let bipolar = match self.annotations.get(name).map(String::as_str) {
+        let annotation = self.annotations.get(name).map(String::as_str);
+        let bipolar = match annotation {
             Some("BIPOLAR") => true,
             Some(_) => false,
             None => ints.iter().all(|&v| v == 1 || v == -1),
         };
+        // An INTk annotation keeps its width when the hardware has it.
+        if let Some(bits) = annotation.and_then(|a| a.strip_prefix("INT")).and_then(|b| b.parse::<u8>().ok()) {
+            if let Some(wt) = WeightType::new(bits).filter(|w| !w.is_bipolar() && lo >= w.min() as i64 && hi <= w.max() as i64) {
+                return Ok((w.data.clone(), vec![1.0; w.len()], wt));
+            }
+        }
         let wt = if bipolar {
             if !ints.iter().all(|&v| v == 1 || v == -1) {
                 return Err(node.err("BIPOLAR weights hold values other than -1 and +1"));

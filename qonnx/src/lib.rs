@@ -12,9 +12,11 @@ pub mod pb {
     include!("pb/onnx.rs");
 }
 
+pub mod export;
 pub mod import;
 pub mod npy;
 pub mod steps;
 pub mod tensor;
 
+pub use export::export;
 pub use import::{ImportError, Imported, NearTie, Options, import_bytes, import_file};

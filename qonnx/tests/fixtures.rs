@@ -181,3 +181,13 @@ fn cnv_w1a1() {
 fn cnv_w2a2() {
     check("cnv_w2a2");
 }
+
+#[test]
+fn fc_w1a2_torchscript_exporter() {
+    check("fc_w1a2_ts");
+}
+
+#[test]
+fn fc_w2a2_onnx_brevitas_domain_without_opset_import() {
+    check("fc_w2a2_brevitas_domain");
+}
