@@ -55,6 +55,8 @@ enum Cmd {
     Tools(cmd::tools::Args),
     /// Import a QONNX / FINN-ONNX model (Brevitas export_qonnx) as a golden-model file
     Import(cmd::import::Args),
+    /// Export a golden-model file as QONNX (standard ONNX ops + MultiThreshold) for qonnx / FINN
+    Export(cmd::export::Args),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         Cmd::Test(a) => cmd::test::run(a),
         Cmd::Tools(a) => cmd::tools::run(a),
         Cmd::Import(a) => cmd::import::run(a),
+        Cmd::Export(a) => cmd::export::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -17,3 +17,4 @@ pub mod generate;
 pub mod test;
 pub mod tools;
 pub mod import;
+pub mod export;
