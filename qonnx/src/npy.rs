@@ -75,11 +75,23 @@ impl Npy {
     }
 }
 
-/// Writes an `.npy` (format 1.0) of `<f4` or `<i8` values.
-pub fn write(path: impl AsRef<Path>, shape: &[usize], data: &[f64], float: bool) -> std::io::Result<()> {
+/// Element type of [`write`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dtype {
+    U8,
+    I64,
+    F32,
+}
+
+/// Writes an `.npy` (format 1.0, C order) of `data` as `dtype` (values are converted with `as`).
+pub fn write(path: impl AsRef<Path>, shape: &[usize], data: &[f64], dtype: Dtype) -> std::io::Result<()> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     let shape_s = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
-    let descr = if float { "<f4" } else { "<i8" };
+    let descr = match dtype {
+        Dtype::U8 => "|u1",
+        Dtype::I64 => "<i8",
+        Dtype::F32 => "<f4",
+    };
     let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_s}, }}");
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
@@ -89,10 +101,10 @@ pub fn write(path: impl AsRef<Path>, shape: &[usize], data: &[f64], float: bool)
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
     for &v in data {
-        if float {
-            out.extend_from_slice(&(v as f32).to_le_bytes());
-        } else {
-            out.extend_from_slice(&(v as i64).to_le_bytes());
+        match dtype {
+            Dtype::U8 => out.push(v as u8),
+            Dtype::I64 => out.extend_from_slice(&(v as i64).to_le_bytes()),
+            Dtype::F32 => out.extend_from_slice(&(v as f32).to_le_bytes()),
         }
     }
     golden_model::io::write_atomic(path.as_ref(), &out)
@@ -106,17 +118,20 @@ mod tests {
     fn roundtrip_and_errors() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.npy");
-        write(&p, &[2, 3], &[1.0, -2.5, 3.0, 4.0, 5.0, 6.0], true).unwrap();
+        write(&p, &[2, 3], &[1.0, -2.5, 3.0, 4.0, 5.0, 6.0], Dtype::F32).unwrap();
         let a = Npy::read(&p).unwrap();
         assert_eq!(a.shape, vec![2, 3]);
         assert_eq!(a.dtype, "<f4");
         assert_eq!(a.data, vec![1.0, -2.5, 3.0, 4.0, 5.0, 6.0]);
-        write(&p, &[3], &[7.0, -1.0, 0.0], false).unwrap();
+        write(&p, &[3], &[7.0, -1.0, 0.0], Dtype::I64).unwrap();
         let b = Npy::read(&p).unwrap();
         assert_eq!((b.shape.clone(), b.data.clone(), b.is_integer()), (vec![3], vec![7.0, -1.0, 0.0], true));
+        write(&p, &[1, 2], &[255.0, 3.0], Dtype::U8).unwrap();
+        let c = Npy::read(&p).unwrap();
+        assert_eq!((c.dtype.as_str(), c.data.clone()), ("|u1", vec![255.0, 3.0]));
         assert!(Npy::parse(b"not numpy at all").unwrap_err().contains("magic"));
         let mut trunc = std::fs::read(&p).unwrap();
-        trunc.truncate(trunc.len() - 4);
+        trunc.truncate(trunc.len() - 1);
         assert!(Npy::parse(&trunc).unwrap_err().contains("needs"));
     }
 }

@@ -24,6 +24,13 @@ pub struct Args {
     /// Output ONNX file
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+    /// Also write the data set's test images, as the exported graph takes them, to FILE.npy (uint8,
+    /// N x C x H x W: FINN's input.npy convention), and their golden labels to FILE.labels.npy
+    #[arg(long, value_name = "FILE.npy")]
+    test_inputs: Option<PathBuf>,
+    /// Root of a chest_xray tree for --test-inputs [default: the vendored data/chest_xray]
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -36,5 +43,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     golden_model::io::write_atomic(&args.out, &bytes).with_context(|| format!("writing {}", args.out.display()))?;
     println!("{}", model.summary());
     println!("wrote {} ({} bytes)", args.out.display(), bytes.len());
+    if let Some(npy) = &args.test_inputs {
+        let s = model.input_shape();
+        if s.channels != 1 || s.height != s.width {
+            bail!("--test-inputs: the data set is square grayscale, the model takes {s}");
+        }
+        let data = dataset::Dataset::load(&args.data.clone().unwrap_or_else(dataset::default_root), dataset::Split::Test, s.height)?;
+        let px: Vec<f64> = data.samples.iter().flat_map(|x| x.pixels.iter().map(|&p| p as f64)).collect();
+        let n = data.samples.len();
+        qonnx::npy::write(npy, &[n, 1, s.height, s.width], &px, qonnx::npy::Dtype::U8)?;
+        let images: Vec<&[u8]> = data.samples.iter().map(|x| x.pixels.as_slice()).collect();
+        let labels: Vec<f64> = model.infer_batch(&images).map_err(|(i, e)| anyhow::anyhow!("image {i}: {e}"))?.iter().map(|r| r.label as f64).collect();
+        let lpath = npy.with_extension("labels.npy");
+        qonnx::npy::write(&lpath, &[n], &labels, qonnx::npy::Dtype::I64)?;
+        println!("wrote {} ({n} test images) and {} (golden labels)", npy.display(), lpath.display());
+    }
     Ok(())
 }
