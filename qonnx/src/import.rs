@@ -376,6 +376,9 @@ impl<'a> Importer<'a> {
             return Err(node.err(format!("constant of shape {:?} would broadcast the data of shape {:?} to {shape:?}", t.shape, d.shape)));
         }
         let idx = broadcast_index(&t.shape, &d.shape).map_err(|e| node.err(e))?;
+        if t.data.iter().any(|v| !v.is_finite()) {
+            return Err(node.err("a constant operand holds a value that is not finite"));
+        }
         let ch = d.gshape.channels;
         let mut out: Vec<Option<f64>> = vec![None; ch];
         for (j, &ti) in idx.iter().enumerate() {
@@ -500,6 +503,9 @@ impl<'a> Importer<'a> {
                     p.push(self.per_channel(node, &d, &t.clone().with_shape(shape))?);
                 }
                 let eps = node.attr_f("epsilon", 1e-5);
+                if p[3].iter().any(|&v| !(v + eps > 0.0)) {
+                    return Err(node.err("variance + epsilon is not positive"));
+                }
                 let [scale, bias, mean, var] = <[Vec<f64>; 4]>::try_from(p).expect("four parameters");
                 d.steps.push(node.step(Kind::BatchNorm { scale, bias, mean, var, eps }));
                 self.put(node, d)
@@ -628,6 +634,7 @@ impl<'a> Importer<'a> {
                     b[o] = ws * off;
                 }
                 let max_acc = k as i64 * wtype.max_abs() * repr.ty.max_abs();
+                check_acc(node, max_acc)?;
                 let layer = Pending { kind: PendingKind::Dense, in_type: repr.ty, wtype, weights, max_acc, nodes: vec![node.name.clone()] };
                 let mut nd = Dyn {
                     shape: vec![1, nout],
@@ -703,6 +710,7 @@ impl<'a> Importer<'a> {
                     b[o] = ws * off;
                 }
                 let max_acc = cols as i64 * wtype.max_abs() * repr.ty.max_abs();
+                check_acc(node, max_acc)?;
                 let layer = Pending {
                     kind: PendingKind::Conv { kernel: kh, in_channels: ic },
                     in_type: repr.ty,
@@ -1242,6 +1250,9 @@ impl<'a> Importer<'a> {
             }
             "Concat" => {
                 let ts: Vec<&Tensor> = (0..n.input.len()).map(|j| self.cst(node, j)).collect::<Result<_, _>>()?;
+                if ts.is_empty() {
+                    return Err(node.err("no inputs"));
+                }
                 let r = ts[0].shape.len() as i64;
                 let axis = node.attr_i("axis", 0);
                 let ax = (if axis < 0 { axis + r } else { axis }) as usize;
@@ -1362,6 +1373,13 @@ fn search_threshold(g: &impl Fn(f64) -> usize, i: usize, m: i64) -> i64 {
         if g(mid as f64) >= i { hi = mid } else { lo = mid }
     }
     hi
+}
+
+fn check_acc(node: &NodeRef, max_acc: i64) -> Result<(), ImportError> {
+    if max_acc >= i32::MAX as i64 {
+        return Err(node.err(format!("accumulators could reach {max_acc}, beyond 32 bits")));
+    }
+    Ok(())
 }
 
 fn close(a: f64, b: f64) -> bool {

@@ -156,7 +156,8 @@ impl Step {
             Kind::Quant { scale, zp, bits, signed, narrow, rounding } => {
                 let (code, y) = int_quant(x, at(scale, c), at(zp, c), at(bits, c), *signed, *narrow, *rounding);
                 let codes = int_quant_codes(at(bits, c), *signed, *narrow);
-                let idx = codes.iter().position(|&k| k == code).expect("code within range");
+                // NaN (from non-finite inputs) has no level; the importer rejects non-finite constants.
+                let idx = codes.iter().position(|&k| k == code).unwrap_or(0);
                 (y, Some(idx))
             }
             Kind::Bipolar { scale } => {
@@ -247,5 +248,23 @@ mod tests {
         let t = Step { node: "t".into(), op: "MultiThreshold".into(), kind: Kind::Thresholds { t: vec![vec![0.0, 1.0, 2.0]], out_scale: 2.0, out_bias: -1.0 } };
         assert_eq!(t.eval(5, 1.0), (3.0, Some(2)));
         assert_eq!(t.levels(0), vec![-1.0, 1.0, 3.0, 5.0]);
+    }
+
+    #[test]
+    fn trunc_matches_qonnx_trunc_v2() {
+        // qonnx.custom_op.general.trunc.trunc_v2(x, scale=0.5, zeropt=0, input_bit_width=8, narrow=0,
+        // signed=1, output_scale=2.0, output_bit_width=4, "FLOOR") gives 12, -14, 14, 2.
+        let step = Step {
+            node: "t".into(),
+            op: "Trunc".into(),
+            kind: Kind::Trunc { scale: vec![0.5], zp: vec![0.0], out_scale: vec![2.0], out_bits: vec![4.0], signed: true, narrow: false, rounding: Rounding::Floor },
+        };
+        let levels = step.levels(0);
+        assert_eq!(levels.len(), 16);
+        for (x, want) in [(13.7, 12.0), (-13.7, -14.0), (100.0, 14.0), (3.1, 2.0)] {
+            let (y, l) = step.eval(0, x);
+            assert_eq!(y, want, "trunc({x})");
+            assert_eq!(levels[l.unwrap()], want, "level of trunc({x})");
+        }
     }
 }

@@ -237,3 +237,40 @@ fn not_onnx_and_two_inputs() {
     let (e, s) = import_err(&g);
     assert!(matches!(e, ImportError::Graph(_)) && s.contains("2 data inputs"), "{s}");
 }
+
+/// Damaged files (truncated, bytes changed) are errors or valid imports, never panics.
+#[test]
+fn damaged_files_never_panic() {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/fc_w1a2/model.onnx");
+    let good = std::fs::read(path).unwrap();
+    let mut s = 0x2545f4914f6cdd1du64;
+    let mut rnd = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    let (mut errs, mut oks) = (0, 0);
+    for i in 0..300 {
+        let mut b = good.clone();
+        if i % 3 == 0 {
+            b.truncate(rnd() as usize % good.len());
+        } else {
+            for _ in 0..1 + i % 4 {
+                let p = rnd() as usize % b.len();
+                b[p] = rnd() as u8;
+            }
+        }
+        let r = std::panic::catch_unwind(|| import_bytes(&b, "damaged.onnx", None, &Options { input_scale: Some(1.0 / 255.0), ..Default::default() }).map(|_| ()));
+        match r {
+            Ok(Ok(())) => oks += 1,
+            Ok(Err(e)) => {
+                assert!(!e.to_string().is_empty());
+                errs += 1
+            }
+            Err(_) => panic!("damaged file {i} made the importer panic"),
+        }
+    }
+    eprintln!("300 damaged files: {errs} errors, {oks} still importable");
+    assert!(errs > 50, "{errs} errors");
+}
