@@ -3,6 +3,7 @@
 //! must refuse with an error naming the node, its op type and why.
 
 use prost::Message;
+use golden_model::Op;
 use qonnx::pb;
 use qonnx::{ImportError, Options, import_bytes};
 
@@ -273,4 +274,87 @@ fn damaged_files_never_panic() {
     }
     eprintln!("300 damaged files: {errs} errors, {oks} still importable");
     assert!(errs > 50, "{errs} errors");
+}
+
+/// Gemm (transB, alpha, bias) -> BatchNormalization with a negative scale on one channel (its weight
+/// row is negated) -> Clip -> unsigned 2-bit Quant -> Flatten -> MatMul with a 2-bit Quant on the weight
+/// -> TopK, against a direct float evaluation.
+#[test]
+fn gemm_batchnorm_clip_quant_matches_float_evaluation() {
+    let wg: [f32; 8] = [1., -1., 1., 1., -1., -1., 1., -1.]; // [2][4] (transB)
+    let gamma = [0.8f32, -1.3];
+    let beta = [0.1f32, 0.2];
+    let mean = [30.0f32, -12.0];
+    let var = [900.0f32, 400.0];
+    let w2: [f32; 6] = [0.3, 0.0, -0.3, 0.01, 0.31, 0.1]; // [2][3] float, quantized by Quant below
+    let quant = |name: &str, x: &str, y: &str, signed: i64, narrow: i64| {
+        node(name, "Quant", &[x, &format!("{name}_s"), "zero", &format!("{name}_b")], &[y], vec![attr_i("signed", signed), attr_i("narrow", narrow), attr_s("rounding_mode", "ROUND")])
+    };
+    let mut q = quant("q1", "c1", "a1", 0, 0);
+    q.domain = Some("qonnx.custom_op.general".into());
+    let mut wq = quant("wq", "W2f", "W2", 1, 1);
+    wq.domain = Some("qonnx.custom_op.general".into());
+    let nodes = vec![
+        node("gemm", "Gemm", &["x", "Wg", "Cg"], &["g"], vec![attr_i("transB", 1), attr_f("alpha", 0.5), attr_f("beta", 2.0)]),
+        node("bn", "BatchNormalization", &["g", "gamma", "beta", "mean", "var"], &["b"], vec![attr_f("epsilon", 1e-5)]),
+        node("clip", "Clip", &["b", "lo", "hi"], &["c1"], vec![]),
+        q,
+        wq,
+        node("mm", "MatMul", &["a1", "W2"], &["logits"], vec![]),
+        node("topk", "TopK", &["logits", "k"], &["values", "label"], vec![attr_i("axis", -1)]),
+    ];
+    let inits = vec![
+        tensor("Wg", &[2, 4], &wg),
+        tensor("Cg", &[2], &[3.0, -4.0]),
+        tensor("gamma", &[2], &gamma),
+        tensor("beta", &[2], &beta),
+        tensor("mean", &[2], &mean),
+        tensor("var", &[2], &var),
+        tensor("lo", &[], &[0.0]),
+        tensor("hi", &[], &[1.2]),
+        tensor("q1_s", &[], &[0.5]),
+        tensor("q1_b", &[], &[2.0]),
+        tensor("zero", &[], &[0.0]),
+        tensor("W2f", &[2, 3], &w2),
+        tensor("wq_s", &[1, 3], &[0.3, 0.3, 0.3]),
+        tensor("wq_b", &[], &[2.0]),
+        pb::TensorProto { name: Some("k".into()), dims: vec![1], data_type: Some(7), int64_data: vec![1], ..Default::default() },
+    ];
+    let bytes = model(nodes, inits, &[("x", &[1, 4])], "label");
+    let imp = import_bytes(&bytes, "gemm.onnx", None, &Options::default()).unwrap();
+    let m = &imp.model;
+    let Op::Dense(fc1) = &m.layers()[1].op else { panic!("{}", m.summary()) };
+    assert!(fc1.matvec().weights().row(1).iter().zip(&wg[4..]).all(|(&w, &o)| w as f32 == -o) && fc1.matvec().weights()[[0, 0]] as f32 == wg[0], "channel 1 (negative batch-norm scale) has its weights negated");
+    let wcode = |k: usize, o: usize| (w2[k * 3 + o] as f64 / 0.3).round_ties_even().clamp(-1.0, 1.0);
+    let mut rng = 99u64;
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..3000 {
+        let x: Vec<u8> = (0..4)
+            .map(|_| {
+                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (rng >> 56) as u8
+            })
+            .collect();
+        let mut a = [0f64; 2];
+        for o in 0..2 {
+            let gsum: f64 = (0..4).map(|j| x[j] as f64 * wg[o * 4 + j] as f64).sum::<f64>() * 0.5 + 2.0 * [3.0, -4.0][o];
+            let b = (gsum - mean[o] as f64) / (var[o] as f64 + 1e-5f32 as f64).sqrt() * gamma[o] as f64 + beta[o] as f64;
+            let c = b.clamp(0.0, 1.2f32 as f64);
+            a[o] = (c / 0.5).clamp(0.0, 3.0).round_ties_even() * 0.5;
+        }
+        let logits: Vec<f64> = (0..3).map(|o| (0..2).map(|k| a[k] * wcode(k, o) * 0.3f32 as f64).sum()).collect();
+        let mut label = 0;
+        for o in 1..3 {
+            if logits[o] > logits[label] {
+                label = o;
+            }
+        }
+        let inf = m.infer(&x).unwrap();
+        assert_eq!(inf.label, label, "input {x:?}: logits {logits:?}, golden {:?}", inf.logits);
+        for o in 0..3 {
+            assert!((inf.logits[o] as f64 * imp.output_scale - logits[o]).abs() < 1e-6, "input {x:?}");
+        }
+        seen.insert(label);
+    }
+    assert_eq!(seen.len(), 2, "classes 0 and 1 occur (2 cannot: the activations are not negative)");
 }
