@@ -47,3 +47,18 @@ fn fc_w1a1_imported_on_rtl() {
 fn fc_w2a2_imported_on_rtl() {
     check("fc_w2a2");
 }
+
+#[test]
+fn cnv_w1a1_imported_on_rtl() {
+    check("cnv_w1a1");
+}
+
+#[test]
+fn fc_w1a2_imported_on_rtl() {
+    check("fc_w1a2");
+}
+
+#[test]
+fn cnv_w2a2_imported_on_rtl() {
+    check("cnv_w2a2");
+}
