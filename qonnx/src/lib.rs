@@ -17,6 +17,7 @@ pub mod import;
 pub mod npy;
 pub mod steps;
 pub mod tensor;
+pub mod vectors;
 
 pub use export::export;
 pub use import::{ImportError, Imported, NearTie, Options, import_bytes, import_file};
