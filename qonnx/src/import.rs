@@ -205,7 +205,7 @@ impl NodeRef<'_> {
 }
 
 const SUPPORTED: &str = "MatMul, Gemm, Conv (k x k, stride 1, no padding), MaxPool (2x2, stride 2), BatchNormalization, \
-    Mul/Div/Add/Sub by constants, Relu, Clip, Quant/IntQuant, BipolarQuant, MultiThreshold, Trunc, Reshape, Flatten, \
+    Mul/Div/Add/Sub by constants, Relu, Clip, Sign, Quant/IntQuant, BipolarQuant, MultiThreshold, Trunc, Reshape, Flatten, \
     Transpose, Squeeze, Unsqueeze, Identity, Dropout, ArgMax, TopK (k = 1)";
 
 impl<'a> Importer<'a> {
@@ -470,6 +470,10 @@ impl<'a> Importer<'a> {
             }
             "Relu" => {
                 d.steps.push(node.step(Kind::Relu));
+                self.put(node, d)
+            }
+            "Sign" => {
+                d.steps.push(node.step(Kind::Sign));
                 self.put(node, d)
             }
             "Clip" => {

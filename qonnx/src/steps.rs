@@ -112,6 +112,8 @@ pub enum Kind {
         narrow: bool,
         rounding: Rounding,
     },
+    /// ONNX `Sign`: -1, 0 or +1.
+    Sign,
     /// 2x2 max-pool: the identity on each value; commutes with the non-decreasing functions around it.
     Pool,
 }
@@ -130,7 +132,7 @@ fn at(v: &[f64], c: usize) -> f64 {
 
 impl Step {
     pub fn is_quantizer(&self) -> bool {
-        matches!(self.kind, Kind::Quant { .. } | Kind::Bipolar { .. } | Kind::Thresholds { .. } | Kind::Trunc { .. })
+        matches!(self.kind, Kind::Quant { .. } | Kind::Bipolar { .. } | Kind::Thresholds { .. } | Kind::Trunc { .. } | Kind::Sign)
     }
     /// Affine in its input (foldable into integer logits).
     pub fn is_affine(&self) -> bool {
@@ -153,6 +155,10 @@ impl Step {
             Kind::Relu => (x.max(0.0), None),
             Kind::Clip { lo, hi } => (x.clamp(*lo, *hi), None),
             Kind::Pool => (x, None),
+            Kind::Sign => {
+                let l = if x > 0.0 { 2 } else if x < 0.0 { 0 } else { 1 };
+                (l as f64 - 1.0, Some(l))
+            }
             Kind::Quant { scale, zp, bits, signed, narrow, rounding } => {
                 let (code, y) = int_quant(x, at(scale, c), at(zp, c), at(bits, c), *signed, *narrow, *rounding);
                 let codes = int_quant_codes(at(bits, c), *signed, *narrow);
@@ -186,6 +192,7 @@ impl Step {
                 .map(|k| (k - at(zp, c)) * at(scale, c))
                 .collect(),
             Kind::Bipolar { scale } => vec![-at(scale, c), at(scale, c)],
+            Kind::Sign => vec![-1.0, 0.0, 1.0],
             Kind::Thresholds { t, out_scale, out_bias } => {
                 let n = if t.len() == 1 { t[0].len() } else { t[c].len() };
                 (0..=n).map(|k| out_scale * k as f64 + out_bias).collect()

@@ -358,3 +358,43 @@ fn gemm_batchnorm_clip_quant_matches_float_evaluation() {
     }
     assert_eq!(seen.len(), 2, "classes 0 and 1 occur (2 cannot: the activations are not negative)");
 }
+
+/// ONNX Sign as the activation (three levels, -1 / 0 / +1: a 2-bit activation with an offset).
+#[test]
+fn sign_activation_matches_float_evaluation() {
+    let nodes = vec![
+        node("mm1", "MatMul", &["x", "W1"], &["a1"], vec![]),
+        node("off", "Sub", &["a1", "T1"], &["b1"], vec![]),
+        node("sign", "Sign", &["b1"], &["q1"], vec![]),
+        node("mm2", "MatMul", &["q1", "W2"], &["logits"], vec![]),
+        node("label", "ArgMax", &["logits"], &["y"], vec![attr_i("axis", 1)]),
+    ];
+    let inits = vec![tensor("W1", &[4, 3], &W1), tensor("T1", &[3], &[256.0, -48.0, 32.0]), tensor("W2", &[3, 2], &W2)];
+    let imp = import_bytes(&model(nodes, inits, &[("x", &[1, 4])], "y"), "sign.onnx", None, &Options::default()).unwrap();
+    let m = &imp.model;
+    let mut rng = 7u64;
+    let (mut zeros, mut labels) = (0, [0usize; 2]);
+    for _ in 0..3000 {
+        let x: Vec<u8> = (0..4)
+            .map(|_| {
+                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (rng >> 58) as u8 * 16 // coarse pixels: sums land exactly on the offsets often
+            })
+            .collect();
+        let mut q = [0f64; 3];
+        for (o, qo) in q.iter_mut().enumerate() {
+            let a: f64 = (0..4).map(|j| x[j] as f64 * W1[j * 3 + o] as f64).sum::<f64>() - [256.0, -48.0, 32.0][o];
+            *qo = if a > 0.0 { 1.0 } else if a < 0.0 { -1.0 } else { 0.0 };
+            zeros += (a == 0.0) as usize;
+        }
+        let logits: Vec<f64> = (0..2).map(|o| (0..3).map(|j| q[j] * W2[j * 2 + o] as f64).sum()).collect();
+        let label = if logits[1] > logits[0] { 1 } else { 0 };
+        let inf = m.infer(&x).unwrap();
+        assert_eq!(inf.label, label, "input {x:?}");
+        for o in 0..2 {
+            assert_eq!(inf.logits[o] as f64 * imp.output_scale, logits[o], "input {x:?}");
+        }
+        labels[label] += 1;
+    }
+    assert!(zeros > 10 && labels[0] > 20 && labels[1] > 20, "sign(0) exercised {zeros} times, labels {labels:?}");
+}

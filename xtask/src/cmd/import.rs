@@ -21,7 +21,7 @@ qonnx.custom_op.general or onnx.brevitas domain; no opset_import needed for them
 MultiThreshold nodes, folds its constant subgraphs, and streamlines it into the golden model's integer ops: \
 integer weights, batch norm / scales / biases / activation quantizers as multi-thresholds, the last fully \
 connected layer as integer logits. Supported on the data path: MatMul, Gemm, Conv (k x k, stride 1, no \
-padding), MaxPool 2x2, BatchNormalization, Mul/Div/Add/Sub by constants, Relu, Clip, Reshape, Flatten, \
+padding), MaxPool 2x2, BatchNormalization, Mul/Div/Add/Sub by constants, Relu, Clip, Sign, Reshape, Flatten, \
 Transpose, Squeeze/Unsqueeze, and a final ArgMax or TopK (k = 1). Anything else is an error naming the node, \
 its op type and why.\n\n\
 Pixels: the golden model takes 8-bit pixels. The graph input is `pixel * input-scale`: 1 (default) for a \
