@@ -92,7 +92,13 @@ pub fn import_file(path: &Path, opts: &Options) -> Result<Imported, ImportError>
     let bytes = std::fs::read(path).map_err(|e| ImportError::Io { path: path.display().to_string(), msg: e.to_string() })?;
     let mut opts = opts.clone();
     if opts.name.is_none() {
-        opts.name = path.file_stem().map(|s| s.to_string_lossy().trim_end_matches(".onnx").to_string());
+        // `model.onnx` in a folder of test vectors (FINN's habit): the folder names the model.
+        let stem = path.file_stem().map(|s| s.to_string_lossy().to_string());
+        let parent = path.parent().and_then(|p| p.file_name()).map(|s| s.to_string_lossy().to_string());
+        opts.name = match (stem.as_deref(), parent) {
+            (Some("model"), Some(dir)) => Some(dir),
+            _ => stem,
+        };
     }
     let file = path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
     import_bytes(&bytes, &file, path.parent(), &opts)

@@ -76,6 +76,7 @@ fn check(name: &str) {
     let imp = import_file(&d.join("model.onnx"), &Options { input_scale: Some(1.0 / 255.0), ..Default::default() })
         .unwrap_or_else(|e| panic!("{name}: import failed: {e}"));
     let model = &imp.model;
+    assert_eq!(model.name(), name, "a model.onnx is named after its folder");
     let x = Npy::read(d.join("inputs.npy")).unwrap();
     let labels = Npy::read(d.join("expected_labels.npy")).unwrap();
     let logits = Npy::read(d.join("expected_logits.npy")).unwrap();
