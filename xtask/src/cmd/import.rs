@@ -43,7 +43,7 @@ pub struct Args {
     /// Real value of one pixel step at the graph input (`1/255` for p / 255 inputs) [default: 1]
     #[arg(long, value_name = "S", value_parser = parse_scale)]
     input_scale: Option<f64>,
-    /// Model name [default: the file stem]
+    /// Model name [default: the file stem, or the folder of a model.onnx]
     #[arg(long)]
     name: Option<String>,
     /// Class names, comma-separated [default: 0, 1, ...]
