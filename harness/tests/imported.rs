@@ -1,6 +1,7 @@
 //! Networks imported from the Brevitas QONNX fixtures (qonnx/fixtures) through the RTL: on every
-//! fixture input the accelerator's label and logits equal the golden model's, and the label equals
-//! the `qonnx` package's execution of the original graph.
+//! fixture input the accelerator's label and logits equal the golden model's (streamed back to back and
+//! under random AXI-Stream stalls, registers starting random), and the label equals the `qonnx`
+//! package's execution of the original graph.
 
 use harness::{accel, cosim, verify};
 use qonnx::npy::Npy;
@@ -21,21 +22,39 @@ fn check(name: &str) {
         .collect();
     let refs: Vec<&[u8]> = images.iter().map(|v| v.as_slice()).collect();
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let mut sim = cosim::new_sim(&lib, &acc, seed, None).unwrap();
-    let rtl = cosim::run_images(&mut sim, &acc, &refs, &sim::Stalls::none(), verify::WATCHDOG).unwrap();
-    sim.close().unwrap();
+    // Back to back, then under random input bubbles and output backpressure (AXI-Stream stalls).
+    let mut s = seed | 1;
+    let mut bits = |len: usize, percent: u64| -> Vec<bool> {
+        (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                s % 100 < percent
+            })
+            .chain(std::iter::once(true))
+            .collect()
+    };
+    let stalled = sim::Stalls { in_valid: sim::Pattern::Repeat(bits(60, 70)), out_ready: sim::Pattern::Repeat(bits(36, 50)) };
     let golden = model.infer_batch(&refs).unwrap();
-    assert_eq!(rtl.len(), n);
-    let mut mismatches = 0;
-    for i in 0..n {
-        if rtl[i].label != golden[i].label || rtl[i].logits != golden[i].logits {
-            mismatches += 1;
-            eprintln!("{name}: input {i}: RTL {} {:?}, golden {} {:?}", rtl[i].label, rtl[i].logits, golden[i].label, golden[i].logits);
+    for (what, stalls) in [("no stalls", sim::Stalls::none()), ("random stalls", stalled)] {
+        let mut sim = cosim::new_sim(&lib, &acc, seed, None).unwrap();
+        let rtl = cosim::run_images(&mut sim, &acc, &refs, &stalls, verify::WATCHDOG).unwrap();
+        sim.close().unwrap();
+        assert_eq!(rtl.len(), n);
+        let mut mismatches = 0;
+        for i in 0..n {
+            if rtl[i].label != golden[i].label || rtl[i].logits != golden[i].logits {
+                mismatches += 1;
+                eprintln!("{name} ({what}): input {i}: RTL {} {:?}, golden {} {:?}", rtl[i].label, rtl[i].logits, golden[i].label, golden[i].logits);
+            }
         }
+        eprintln!("{name}: {n} inputs through the RTL ({what}), {mismatches} mismatches (seed {seed})");
+        assert_eq!(mismatches, 0, "{name} ({what}): seed {seed}");
+    }
+    for i in 0..n {
         assert_eq!(golden[i].label, expected.data[i] as usize, "{name}: input {i}: golden vs qonnx");
     }
-    eprintln!("{name}: {n} inputs through the RTL, {mismatches} mismatches (seed {seed})");
-    assert_eq!(mismatches, 0, "{name}: seed {seed}");
 }
 
 #[test]
