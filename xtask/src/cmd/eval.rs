@@ -40,10 +40,17 @@ pub struct Args {
     /// Also write every image's file name, labels, logits and score to FILE (.csv or .json)
     #[arg(long, value_name = "FILE")]
     per_image: Option<PathBuf>,
+    /// NPY test vectors (N x C x H x W, NCHW) instead of a split: integer pixels, or floats = pixel x
+    /// the model's input scale (an imported model's provenance has it); any number of classes
+    #[arg(long, value_name = "input.npy", conflicts_with_all = ["data", "split"])]
+    inputs: Option<PathBuf>,
+    /// Expected labels for --inputs: NPY of N labels, or N x classes logits (argmax); gives accuracy
+    #[arg(long, value_name = "expected_output.npy", requires = "inputs")]
+    expected: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let per_image_format = args.per_image.as_deref().map(PerImageFormat::of).transpose()?;
+    let per_image_format = if args.inputs.is_some() { None } else { args.per_image.as_deref().map(PerImageFormat::of).transpose()? };
     let model_path = match args.model {
         Some(p) => p,
         None => {
@@ -64,6 +71,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             model_path.display()
         )
     })?;
+    if let Some(inputs) = &args.inputs {
+        return eval_vectors(&model, &model_path, inputs, args.expected.as_deref(), args.json.as_deref(), args.per_image.as_deref());
+    }
     let size = square_grayscale_side(&model)?;
     let data_root = args.data.unwrap_or_else(dataset::default_root);
 
@@ -227,4 +237,59 @@ fn square_grayscale_side(model: &Model) -> anyhow::Result<usize> {
         );
     }
     Ok(shape.height)
+}
+
+/// `--inputs`: golden-model labels and logits of NPY test vectors, accuracy against `--expected`.
+fn eval_vectors(model: &Model, model_path: &Path, inputs: &Path, expected: Option<&Path>, json: Option<&Path>, per_image: Option<&Path>) -> anyhow::Result<()> {
+    let x = qonnx::npy::Npy::read(inputs).map_err(anyhow::Error::msg)?;
+    let scale = model.provenance.extra.get("input_scale").and_then(|v| v.as_f64()).unwrap_or(1.0);
+    let images = qonnx::vectors::images(&x, model.input_shape(), scale).map_err(|e| anyhow::anyhow!("{}: {e}", inputs.display()))?;
+    let n = images.len();
+    let want = match expected {
+        Some(p) => {
+            let e = qonnx::npy::Npy::read(p).map_err(anyhow::Error::msg)?;
+            Some(qonnx::vectors::labels(&e, n, model.classes().len()).map_err(|m| anyhow::anyhow!("{}: {m}", p.display()))?)
+        }
+        None => None,
+    };
+    let refs: Vec<&[u8]> = images.iter().map(|v| v.as_slice()).collect();
+    let inferred = model.infer_batch(&refs).map_err(|(i, e)| anyhow::anyhow!("input {i}: {e}"))?;
+    println!("model  {} ({}), sha256 {}", model.name(), model_path.display(), model.content_hash());
+    println!("inputs {}: {n} tensors", inputs.display());
+    let mut counts = vec![0usize; model.classes().len()];
+    for r in &inferred {
+        counts[r.label] += 1;
+    }
+    println!("predicted labels per class: {counts:?}");
+    let accuracy = want.as_ref().map(|w| {
+        let ok = inferred.iter().zip(w).filter(|(r, w)| r.label == **w).count();
+        let ci = golden_model::metrics::wilson_interval(ok as u64, n as u64, 1.959964);
+        println!("accuracy {:.4} ({ok} of {n} equal the expected labels; Wilson 95 % CI {:.4}-{:.4})", ok as f64 / n.max(1) as f64, ci.low, ci.high);
+        (ok, ci)
+    });
+    if let Some(out) = json {
+        let doc = serde_json::json!({ "model": model.name(), "model_hash": model.content_hash(), "inputs": inputs.display().to_string(),
+            "n": n, "predicted_per_class": counts,
+            "correct": accuracy.as_ref().map(|a| a.0), "accuracy_ci95": accuracy.as_ref().map(|a| [a.1.low, a.1.high]) });
+        golden_model::io::write_atomic(out, (serde_json::to_string_pretty(&doc)? + "\n").as_bytes())?;
+        println!("wrote {}", out.display());
+    }
+    if let Some(out) = per_image {
+        let mut csv = String::from("index,expected,predicted");
+        for c in 0..model.classes().len() {
+            csv += &format!(",logit{c}");
+        }
+        csv.push('\n');
+        for (i, r) in inferred.iter().enumerate() {
+            let e = want.as_ref().map_or(String::new(), |w| w[i].to_string());
+            csv += &format!("{i},{e},{}", r.label);
+            for l in &r.logits {
+                csv += &format!(",{l}");
+            }
+            csv.push('\n');
+        }
+        golden_model::io::write_atomic(out, csv.as_bytes())?;
+        println!("wrote {} ({n} rows, CSV)", out.display());
+    }
+    Ok(())
 }

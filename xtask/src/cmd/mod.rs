@@ -16,3 +16,5 @@ pub mod gate;
 pub mod generate;
 pub mod test;
 pub mod tools;
+pub mod import;
+pub mod export;
