@@ -378,12 +378,15 @@ pub fn mutants() -> Vec<Mutant> {
             "horizontal pair reduced to its left pixel",
             &["poolp_4x4", "poolp_5x6"],
         ),
+        // (Not `in_pool = 1`: an odd map's last row has an even index, so it is never emitted,
+        // and the row-buffer write it gates is overwritten by the next image's first row before
+        // any read: an equivalent mutant, found by the mutation run.)
         m(
-            "poolp_odd_row_kept",
+            "poolp_row_no_wrap",
             "maxpool_par.sv",
-            "assign in_pool       = {1'b0, y_q} < EndY;",
-            "assign in_pool       = 1'b1;",
-            "an odd last row is pooled instead of dropped (extra outputs)",
+            "if (b_q == LastB) y_q <= (y_q == LastY) ? '0 : y_q + 1'b1;",
+            "if (b_q == LastB) y_q <= y_q + 1'b1;",
+            "row counter does not wrap after the last row (odd heights: the next image's rows swap parity)",
             &["poolp_5x6", "poolp_3x4"],
         ),
         m(
