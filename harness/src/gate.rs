@@ -52,8 +52,8 @@ impl Default for Thresholds {
             max_auc_drop_points: 0.5,
             max_latency_increase_pct: 0.0,
             max_ii_increase_pct: 0.0,
-            max_lut_increase_pct: 2.0,
-            max_ff_increase_pct: 2.0,
+            max_lut_increase_pct: 5.0,
+            max_ff_increase_pct: 5.0,
             max_bram_increase_pct: 2.0,
         }
     }

@@ -128,7 +128,7 @@ fn cycle_increases_trip_at_any_increase_by_default() {
 
 #[test]
 fn resource_increases_trip_past_two_percent() {
-    let t = Thresholds::default();
+    let t = Thresholds { max_lut_increase_pct: 2.0, max_ff_increase_pct: 2.0, ..Thresholds::default() };
     let set_total = |f: &mut Report, lut: u64, ff: u64, bram36: u64, bram18: u64| {
         f.resources.total.lut = lut;
         f.resources.total.ff = ff;
@@ -235,7 +235,7 @@ fn the_committed_gate_toml_holds_the_documented_defaults() {
     assert_eq!(t.max_rtl_mismatches, 0);
     assert_eq!(t.max_accuracy_drop_points, 0.5);
     assert_eq!((t.max_latency_increase_pct, t.max_ii_increase_pct), (0.0, 0.0));
-    assert_eq!((t.max_lut_increase_pct, t.max_ff_increase_pct, t.max_bram_increase_pct), (2.0, 2.0, 2.0));
+    assert_eq!((t.max_lut_increase_pct, t.max_ff_increase_pct, t.max_bram_increase_pct), (5.0, 5.0, 2.0));
 }
 
 #[test]
@@ -252,8 +252,8 @@ fn thresholds_toml_errors_name_the_problem() {
     assert!(e.contains("max_rtl_mismatches") || e.contains("invalid type"), "{e}");
     assert!(Thresholds::from_toml("max_lut_increase_pct = [").is_err());
     // Missing keys take the defaults; integers are accepted for percentages.
-    let t = Thresholds::from_toml("max_lut_increase_pct = 5").unwrap();
-    assert_eq!(t, Thresholds { max_lut_increase_pct: 5.0, ..Thresholds::default() });
+    let t = Thresholds::from_toml("max_lut_increase_pct = 7").unwrap();
+    assert_eq!(t, Thresholds { max_lut_increase_pct: 7.0, ..Thresholds::default() });
     assert_eq!(Thresholds::from_toml("").unwrap(), Thresholds::default());
     let e = format!("{:#}", Thresholds::load(std::path::Path::new("/nonexistent/gate.toml")).unwrap_err());
     assert!(e.contains("/nonexistent/gate.toml"), "{e}");
