@@ -72,7 +72,7 @@ impl Point {
             lut_pct: r.resources.utilization_pct.lut,
             bram36_pct: r.resources.utilization_pct.bram36,
             critical_path_estimate_ns: r.resources.critical_path_estimate_ns,
-            images: r.accuracy.rtl.metrics.n as u64,
+            images: r.accuracy.rtl.metrics.n,
             mismatches: r.accuracy.rtl.mismatches,
             report: format!("{dir}/report.html"),
         }

@@ -527,7 +527,7 @@ impl<'a> Importer<'a> {
                 let scale = self.per_channel(node, &d, self.cst(node, 1)?)?;
                 let zp = self.per_channel(node, &d, self.cst(node, 2)?)?;
                 let bits = self.per_channel(node, &d, self.cst(node, 3)?)?;
-                if let Some(b) = bits.iter().find(|&&b| !(b >= 1.0 && b <= 8.0 && b.fract() == 0.0)) {
+                if let Some(b) = bits.iter().find(|&&b| !((1.0..=8.0).contains(&b) && b.fract() == 0.0)) {
                     return Err(node.err(format!("{b}-bit activations (the hardware takes at most 8)")));
                 }
                 if scale.iter().any(|&s| !(s.is_finite() && s != 0.0)) {
@@ -855,11 +855,10 @@ impl<'a> Importer<'a> {
             None => ints.iter().all(|&v| v == 1 || v == -1),
         };
         // An INTk annotation keeps its width when the hardware has it.
-        if let Some(bits) = annotation.and_then(|a| a.strip_prefix("INT")).and_then(|b| b.parse::<u8>().ok()) {
-            if let Some(wt) = WeightType::new(bits).filter(|w| !w.is_bipolar() && lo >= w.min() as i64 && hi <= w.max() as i64) {
+        if let Some(bits) = annotation.and_then(|a| a.strip_prefix("INT")).and_then(|b| b.parse::<u8>().ok())
+            && let Some(wt) = WeightType::new(bits).filter(|w| !w.is_bipolar() && lo >= w.min() as i64 && hi <= w.max() as i64) {
                 return Ok((w.data.clone(), vec![1.0; w.len()], wt));
             }
-        }
         let wt = if bipolar {
             if !ints.iter().all(|&v| v == 1 || v == -1) {
                 return Err(node.err("BIPOLAR weights hold values other than -1 and +1"));

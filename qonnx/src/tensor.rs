@@ -279,7 +279,7 @@ pub fn reshape_target(input: &[usize], spec: &[i64], allowzero: bool) -> Result<
     }
     if let Some(i) = infer {
         let rest: usize = out.iter().product();
-        if rest == 0 || n % rest != 0 {
+        if rest == 0 || !n.is_multiple_of(rest) {
             return Err(format!("cannot reshape {input:?} to {spec:?}"));
         }
         out[i] = n / rest;

@@ -366,7 +366,7 @@ fn delays(s: &Stage) -> (u64, u64) {
         Kind::Mvtu => {
             let (nf, sf) = (p("MH") / p("PE"), p("MW") / p("SIMD"));
             let groups = p("SIMD").div_ceil(if p("WBITS") == 1 && p("ABITS") == 1 { 64 } else { 4 });
-            let tree = if groups <= 1 { 0 } else { (count_bits(groups - 1) + 1) / 2 };
+            let tree = if groups <= 1 { 0 } else { count_bits(groups - 1).div_ceil(2) };
             (5 + tree, (nf - 1) * sf)
         }
         Kind::SlidingWindow => (3, p("CHANNELS") / p("SIMD")),

@@ -145,7 +145,7 @@ pub enum Window {
 }
 
 pub fn window(g: ConvGeom, f: LayerFold) -> Window {
-    if f.mmv == 1 && g.channels % f.simd == 0 { Window::Serial } else { Window::Parallel }
+    if f.mmv == 1 && g.channels.is_multiple_of(f.simd) { Window::Serial } else { Window::Parallel }
 }
 
 pub fn mat_shape(model: &Model, i: usize) -> Option<MatShape> {
@@ -172,7 +172,7 @@ pub fn mat_shape(model: &Model, i: usize) -> Option<MatShape> {
 }
 
 pub fn divisors(n: usize) -> Vec<usize> {
-    (1..=n).filter(|d| n % d == 0).collect()
+    (1..=n).filter(|d| n.is_multiple_of(*d)).collect()
 }
 
 /// Cycles a matrix-vector layer needs per image at a folding.
@@ -207,10 +207,10 @@ fn input_pixel_options(model: &Model, limits: &Limits) -> Vec<usize> {
 
 /// Why a folding is not valid for a layer, or `None`.
 fn fold_error(s: MatShape, f: LayerFold) -> Option<String> {
-    if f.pe == 0 || s.rows % f.pe != 0 {
+    if f.pe == 0 || !s.rows.is_multiple_of(f.pe) {
         return Some(format!("PE {} must divide its {} outputs", f.pe, s.rows));
     }
-    if f.simd == 0 || s.cols % f.simd != 0 {
+    if f.simd == 0 || !s.cols.is_multiple_of(f.simd) {
         return Some(format!("SIMD {} must divide its {} columns", f.simd, s.cols));
     }
     if f.mmv == 0 {
@@ -443,7 +443,7 @@ impl Folding {
         }
         let len = model.input_shape().len();
         let c = model.input_shape().channels;
-        if self.in_pixels == 0 || len % self.in_pixels != 0 || self.in_pixels % c != 0 {
+        if self.in_pixels == 0 || !len.is_multiple_of(self.in_pixels) || !self.in_pixels.is_multiple_of(c) {
             return Err(format!(
                 "in_pixels = {}: must divide the {len} input values and be a multiple of the {c} channels",
                 self.in_pixels

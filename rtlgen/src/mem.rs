@@ -15,7 +15,7 @@ impl Word {
     /// Appends the low `width` bits of `value` (two's complement for negatives).
     pub fn push(&mut self, value: i64, width: usize) {
         for i in 0..width {
-            if self.len % 64 == 0 {
+            if self.len.is_multiple_of(64) {
                 self.bits.push(0);
             }
             if (value >> i.min(63)) & 1 == 1 {

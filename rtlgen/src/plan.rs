@@ -159,11 +159,10 @@ impl Builder<'_> {
     /// stalls and the two layers serialise instead of overlapping.
     fn hold_whole_vector(&mut self) {
         let beats = self.elems.div_ceil(self.fold as u64) as i64;
-        if let Some(f) = self.stages.iter_mut().rev().find(|s| s.kind == Kind::Fifo) {
-            if f.int("DEPTH") < beats {
+        if let Some(f) = self.stages.iter_mut().rev().find(|s| s.kind == Kind::Fifo)
+            && f.int("DEPTH") < beats {
                 f.params.insert("DEPTH".into(), Param::Int(beats));
             }
-        }
     }
 
     fn memory(&mut self, file: &str, text: impl FnOnce() -> String) {
@@ -249,12 +248,12 @@ fn build(model: &Model, folding: &Folding, mem_dir: Option<&std::path::Path>) ->
                 let out = model.output_shape(i);
                 // Whole pixels per beat: an even count goes to the pixel-parallel pool as it is; an
                 // odd count above one is doubled first (an up-conversion keeps the rate).
-                let mut px = if b.fold % c == 0 { b.fold / c } else { 0 };
-                if px > 1 && px % 2 == 1 && in_shape.width % (2 * px) == 0 {
+                let mut px = if b.fold.is_multiple_of(c) { b.fold / c } else { 0 };
+                if px > 1 && px % 2 == 1 && in_shape.width.is_multiple_of(2 * px) {
                     b.convert_to(2 * c * px, i, &name);
                     px *= 2;
                 }
-                if px >= 2 && px % 2 == 0 && in_shape.width % px == 0 {
+                if px >= 2 && px % 2 == 0 && in_shape.width.is_multiple_of(px) {
                     // Several whole pixels per beat (behind a multi-window convolution).
                     let mut s = b.stage(
                         name.clone(),
@@ -274,7 +273,7 @@ fn build(model: &Model, folding: &Folding, mem_dir: Option<&std::path::Path>) ->
                     s.out_beats = b.elems / b.fold as u64;
                     b.push(s);
                 } else {
-                    if c % b.fold != 0 {
+                    if !c.is_multiple_of(b.fold) {
                         b.convert_to(gcd(b.fold, c), i, &name);
                     }
                     let mut s = b.stage(

@@ -427,7 +427,7 @@ fn epilogue<const AVX512: bool>(p: &Packed, px: &[i32], per_out: usize, dst: usi
 #[inline(always)]
 fn write_bits(y: &mut Map, at: usize, bits: u32, lanes: usize) {
     match y.repr {
-        Some(Repr::Bits) if lanes == LANES && at % 8 == 0 => {
+        Some(Repr::Bits) if lanes == LANES && at.is_multiple_of(8) => {
             y.data[at / 8..at / 8 + 2].copy_from_slice(&(bits as u16).to_le_bytes());
         }
         Some(Repr::Bits) => put_bits(&mut y.data, at, bits, lanes),

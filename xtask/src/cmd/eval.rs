@@ -187,31 +187,6 @@ fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn per_image_format_follows_the_extension() {
-        assert_eq!(PerImageFormat::of(Path::new("a/b.CSV")).unwrap(), PerImageFormat::Csv);
-        assert_eq!(PerImageFormat::of(Path::new("b.json")).unwrap(), PerImageFormat::Json);
-        let e = PerImageFormat::of(Path::new("b.txt")).unwrap_err().to_string();
-        assert!(e.contains("*.csv or *.json"), "{e}");
-    }
-
-    #[test]
-    fn per_image_rows_hold_labels_logits_and_score() {
-        let r = Inference::from_logits(vec![3, -4]);
-        let rows = [(Path::new("test/NORMAL/a,b.png"), 1u8, &r)];
-        let csv = PerImageFormat::Csv.render(&rows).unwrap();
-        assert_eq!(csv, "file,true_label,predicted_label,logit0,logit1,score\n\"test/NORMAL/a,b.png\",1,0,3,-4,-7\n");
-        let json: serde_json::Value = serde_json::from_str(&PerImageFormat::Json.render(&rows).unwrap()).unwrap();
-        assert_eq!(json[0]["score"], -7);
-        assert_eq!(json[0]["predicted_label"], 0);
-        assert_eq!(json[0]["file"], "test/NORMAL/a,b.png");
-    }
-}
-
 /// The data set holds square grayscale images in the order NORMAL, PNEUMONIA; a model that expects
 /// anything else would produce meaningless metrics, so refuse it with the reason.
 fn square_grayscale_side(model: &Model) -> anyhow::Result<usize> {
@@ -292,4 +267,29 @@ fn eval_vectors(model: &Model, model_path: &Path, inputs: &Path, expected: Optio
         println!("wrote {} ({n} rows, CSV)", out.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_image_format_follows_the_extension() {
+        assert_eq!(PerImageFormat::of(Path::new("a/b.CSV")).unwrap(), PerImageFormat::Csv);
+        assert_eq!(PerImageFormat::of(Path::new("b.json")).unwrap(), PerImageFormat::Json);
+        let e = PerImageFormat::of(Path::new("b.txt")).unwrap_err().to_string();
+        assert!(e.contains("*.csv or *.json"), "{e}");
+    }
+
+    #[test]
+    fn per_image_rows_hold_labels_logits_and_score() {
+        let r = Inference::from_logits(vec![3, -4]);
+        let rows = [(Path::new("test/NORMAL/a,b.png"), 1u8, &r)];
+        let csv = PerImageFormat::Csv.render(&rows).unwrap();
+        assert_eq!(csv, "file,true_label,predicted_label,logit0,logit1,score\n\"test/NORMAL/a,b.png\",1,0,3,-4,-7\n");
+        let json: serde_json::Value = serde_json::from_str(&PerImageFormat::Json.render(&rows).unwrap()).unwrap();
+        assert_eq!(json[0]["score"], -7);
+        assert_eq!(json[0]["predicted_label"], 0);
+        assert_eq!(json[0]["file"], "test/NORMAL/a,b.png");
+    }
 }

@@ -75,7 +75,7 @@ pub fn run(args: Args) -> Result<()> {
     let cycles = sim.cycle() - start_cycle;
     let secs = started.elapsed().as_secs_f64();
     sim.close()?;
-    println!("{:>5}  {:<44} {:>5} {:>6}  {:>12} {:>12}  {}", "image", "file", "rtl", "golden", "latency", "out cycle", "match");
+    println!("{:>5}  {:<44} {:>5} {:>6}  {:>12} {:>12}  match", "image", "file", "rtl", "golden", "latency", "out cycle");
     let mut mismatches = 0;
     for (i, (s, r)) in samples.iter().zip(&rtl).enumerate() {
         let g = model.infer(&s.pixels)?;
