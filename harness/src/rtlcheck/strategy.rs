@@ -135,35 +135,20 @@ fn model(net: &super::config::Network) -> BoxedStrategy<serde_json::Value> {
         .boxed()
 }
 
+/// Feature maps of `len` `ebits`-bit activations (window and pool cases).
+fn maps(ebits: u8, len: usize, items: std::ops::RangeInclusive<usize>) -> BoxedStrategy<Vec<Vec<i32>>> {
+    vec(testing::activations(ActType { bits: ebits }, len), items).boxed()
+}
+
 /// Case data for `config`.
 pub fn data(config: &Config) -> BoxedStrategy<Data> {
     let items = config.items();
     match &config.dut {
         Dut::Mvtu(m) => mvtu(*m, items),
-        Dut::SlidingWindow(w) => {
-            let t = ActType { bits: w.ebits };
-            vec(testing::activations(t, w.ifm_h * w.ifm_w * w.channels), items)
-                .prop_map(|images| Data::SlidingWindow { images })
-                .boxed()
-        }
-        Dut::SlidingWindowPar(w) => {
-            let t = ActType { bits: w.ebits };
-            vec(testing::activations(t, w.ifm_h * w.ifm_w * w.channels), items)
-                .prop_map(|images| Data::SlidingWindow { images })
-                .boxed()
-        }
-        Dut::MaxpoolPar(p) => {
-            let t = ActType { bits: p.ebits };
-            vec(testing::activations(t, p.ifm_h * p.ifm_w * p.channels), items)
-                .prop_map(|images| Data::Maxpool { images })
-                .boxed()
-        }
-        Dut::Maxpool(p) => {
-            let t = ActType { bits: p.ebits };
-            vec(testing::activations(t, p.ifm_h * p.ifm_w * p.channels), items)
-                .prop_map(|images| Data::Maxpool { images })
-                .boxed()
-        }
+        Dut::SlidingWindow(w) => maps(w.ebits, w.ifm_h * w.ifm_w * w.channels, items).prop_map(|images| Data::SlidingWindow { images }).boxed(),
+        Dut::SlidingWindowPar(w) => maps(w.ebits, w.ifm_h * w.ifm_w * w.channels, items).prop_map(|images| Data::SlidingWindow { images }).boxed(),
+        Dut::Maxpool(p) => maps(p.ebits, p.ifm_h * p.ifm_w * p.channels, items).prop_map(|images| Data::Maxpool { images }).boxed(),
+        Dut::MaxpoolPar(p) => maps(p.ebits, p.ifm_h * p.ifm_w * p.channels, items).prop_map(|images| Data::Maxpool { images }).boxed(),
         Dut::InputQuant(q) => {
             let (lanes, nt) = (q.lanes, q.out_type().num_thresholds());
             let per_beat = lanes;
