@@ -123,10 +123,12 @@ pub fn weights_in_bram(s: MatShape, f: LayerFold) -> bool {
     rom_in_bram(width, depth)
 }
 
-/// Whether the deepest stage ROM of a searched threshold set (`nf` sets of `obits`-bit outputs)
-/// goes to block RAM; `threshold_search` then puts every stage ROM of 256 words or more there.
-pub fn thresholds_in_bram(acc_bits: u64, nf: u64, obits: u64) -> bool {
-    obits > 0 && rom_in_bram(acc_bits, nf << (obits - 1))
+/// Whether the deepest stage ROM of a layer's searched thresholds (`MH/PE` sets of `obits`-bit
+/// outputs) goes to block RAM; `threshold_search` then puts every stage ROM of 256 words or more
+/// there.
+pub fn thresholds_in_bram(s: MatShape, f: LayerFold) -> bool {
+    let nf = (s.rows / f.pe) as u64;
+    s.obits > 0 && rom_in_bram(s.acc_bits as u64, nf << (s.obits - 1))
 }
 
 /// LUTs per weight bit and lane of an XNOR-popcount layer, by where its weights live: the
@@ -242,7 +244,7 @@ pub fn layer_cost(s: MatShape, f: LayerFold) -> Resources {
         obits: s.obits as u64,
         acc_bits: s.acc_bits as u64,
         use_bram: weights_in_bram(s, f),
-        thresh_bram: thresholds_in_bram(s.acc_bits as u64, (s.rows / f.pe) as u64, s.obits as u64),
+        thresh_bram: thresholds_in_bram(s, f),
     });
     if let Some(g) = s.conv {
         let (k, w, c, e) = (g.k as u64, g.ifm_w as u64, g.channels as u64, s.abits as u64);

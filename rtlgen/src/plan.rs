@@ -160,9 +160,10 @@ impl Builder<'_> {
     fn hold_whole_vector(&mut self) {
         let beats = self.elems.div_ceil(self.fold as u64) as i64;
         if let Some(f) = self.stages.iter_mut().rev().find(|s| s.kind == Kind::Fifo)
-            && f.int("DEPTH") < beats {
-                f.params.insert("DEPTH".into(), Param::Int(beats));
-            }
+            && f.int("DEPTH") < beats
+        {
+            f.params.insert("DEPTH".into(), Param::Int(beats));
+        }
     }
 
     fn memory(&mut self, file: &str, text: impl FnOnce() -> String) {
@@ -351,7 +352,7 @@ fn build(model: &Model, folding: &Folding, mem_dir: Option<&std::path::Path>) ->
                 b.memory(&wfile, || mem::weights_hex(mv, pe, simd));
                 let shape = folding::mat_shape(model, i).expect("a matrix layer");
                 let use_bram = estimate::weights_in_bram(shape, lf);
-                let thresh_bram = estimate::thresholds_in_bram(acc as u64, (mv.rows() / pe) as u64, obits as u64);
+                let thresh_bram = estimate::thresholds_in_bram(shape, lf);
                 let mut params = vec![
                     ("MW", Param::Int(mv.cols() as i64)),
                     ("MH", Param::Int(mv.rows() as i64)),
