@@ -132,6 +132,56 @@ fn model_with(
         .boxed()
 }
 
+/// Random CNV-like models (quantizer of 8 bits or of the activations' width, two convs each with an
+/// optional max-pool, logits), with channel counts that are often multiples of 8 and 16, so that the
+/// fused conv + pool kernels over byte-aligned pixels are reached, and often not.
+pub fn cnv_model() -> impl Strategy<Value = Model> {
+    let channels = || prop_oneof![Just(8usize), Just(16), Just(32), 1usize..=40];
+    (bits(), bits(), any::<bool>(), 1usize..=2, 7usize..=16, 7usize..=16, channels(), channels(), 1usize..=3, any::<(bool, bool)>())
+        .prop_flat_map(|(wbits, abits, q8, c0, h, w, c1, c2, k2, (pool1, pool2))| {
+            let a = ActType { bits: abits };
+            let q = if q8 { ActType::PIXEL } else { a };
+            let wt = WeightType { bits: wbits };
+            let input = Shape::new(h, w, c0);
+            let mut shape = Shape::new(h - 2, w - 2, c1);
+            let mut layers: Vec<BoxedStrategy<Layer>> = vec![
+                thresholds(q, c0, 128).prop_map(|t| Layer { name: "quant".into(), op: Op::InputQuant(InputQuant::new(t)) }).boxed(),
+                matvec(q, wt, Some(a), c1, 9 * c0)
+                    .prop_map(move |mv| Layer { name: "conv0".into(), op: Op::Conv(Conv::new(3, c0, mv).expect("valid")) })
+                    .boxed(),
+            ];
+            let pool = |layers: &mut Vec<BoxedStrategy<Layer>>, shape: &mut Shape, name: &str| {
+                if shape.height >= 2 && shape.width >= 2 {
+                    let name = name.to_string();
+                    layers.push(Just(Layer { name, op: Op::MaxPool }).boxed());
+                    *shape = Shape::new(shape.height / 2, shape.width / 2, shape.channels);
+                }
+            };
+            if pool1 {
+                pool(&mut layers, &mut shape, "pool0");
+            }
+            let k2 = k2.min(shape.height).min(shape.width);
+            layers.push(
+                matvec(a, wt, Some(a), c2, k2 * k2 * c1)
+                    .prop_map(move |mv| Layer { name: "conv1".into(), op: Op::Conv(Conv::new(k2, c1, mv).expect("valid")) })
+                    .boxed(),
+            );
+            shape = Shape::new(shape.height - k2 + 1, shape.width - k2 + 1, c2);
+            if pool2 {
+                pool(&mut layers, &mut shape, "pool1");
+            }
+            layers.push(
+                matvec(a, wt, None, 2, shape.len())
+                    .prop_map(|mv| Layer { name: "logits".into(), op: Op::Dense(Dense::new(mv)) })
+                    .boxed(),
+            );
+            layers.prop_map(move |layers| {
+                Model::new("random cnv", input, vec!["NORMAL".into(), "PNEUMONIA".into()], layers, Provenance::default())
+                    .expect("valid by construction")
+            })
+        })
+}
+
 /// Pixels for a model's input.
 pub fn image(shape: Shape) -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(any::<u8>(), shape.len())

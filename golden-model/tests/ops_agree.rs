@@ -168,6 +168,19 @@ proptest! {
         }
     }
 
+    /// CNV-like models whose channel counts reach the fused conv + pool kernels (byte-aligned bit
+    /// pixels, 8-bit first layers, partial and whole channel groups, odd map sizes that the pool floors).
+    #[test]
+    fn cnv_model_fast_equals_reference((model, img) in testing::cnv_model().prop_flat_map(|m| {
+        let s = m.input_shape();
+        (Just(m), testing::image(s))
+    })) {
+        let expected = model.infer_reference(&img).unwrap();
+        for level in Level::available() {
+            prop_assert_eq!(&model.infer_at(&img, level).unwrap(), &expected, "level {}", level);
+        }
+    }
+
     /// A batch on all threads equals the images one by one on one thread.
     #[test]
     fn batch_equals_one_by_one((model, imgs) in testing::model().prop_flat_map(|m| {

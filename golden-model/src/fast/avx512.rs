@@ -2,6 +2,10 @@
 //! A tile is `G` channel groups of `P` pixels (`G * P <= 8` accumulators, all in registers): each
 //! weight vector is loaded once per tile and each activation word broadcast once per pixel.
 
+// Tiles index their register arrays with loops over constant bounds: those unroll fully and keep
+// the arrays in registers, which iterator chains over several arrays at once do not promise.
+#![allow(clippy::needless_range_loop)]
+
 use super::{Geometry, LANES};
 use std::arch::x86_64::*;
 
@@ -307,4 +311,156 @@ pub fn levels_gather(t: &[i32; LANES], thresholds: &[i32], c0: usize, nt: usize,
     }
     // SAFETY: `out` holds 16 bytes.
     unsafe { _mm_storeu_si128(out.as_mut_ptr() as *mut __m128i, _mm512_cvtepi32_epi8(q)) };
+}
+
+/// Where a fused conv (+ pool) reads and writes, for [`conv_bits`]. Offsets are in bytes of the
+/// input map (a bit stream whose pixels start on bytes, or one byte per value).
+pub struct ConvBits<'a> {
+    /// Byte offset of each kernel row's segment from the window's first byte.
+    pub seg_offs: &'a [usize],
+    /// 4-byte words per segment (its last word may be partial).
+    pub words: usize,
+    /// Valid bits of a segment's last word (XNOR; `u32::MAX` when whole).
+    pub last_mask: u32,
+    /// Byte offsets of the `Q` windows pooled into one output (`[0]` without a pool).
+    pub win_offs: [usize; 4],
+    /// Bytes between the first windows of horizontally and vertically adjacent outputs.
+    pub x_step: usize,
+    pub y_step: usize,
+    pub oh: usize,
+    pub ow: usize,
+    /// Output channels; output pixel `p`'s bits start at bit `p * rows` of `out`.
+    pub rows: usize,
+}
+
+/// Conv (+ 2x2 max-pool when `Q == 4`) + binarizing threshold over a whole map, with the
+/// accumulators of a tile kept in registers from the first word to the output bits. The output bit
+/// is `max_q acc_q >= t`: for XNOR, with `d` the differing bits, `min_q d_q <= thr` (`thr` in that
+/// domain, see `Packed::cmp_thr`); for 8-bit codes (`XNOR == false`), `max_q dot_q >= thr`.
+/// `out` must be zero where partial groups write.
+///
+/// # Safety
+/// The CPU must have the features of `Level::Avx512`; every read (`win_offs`, `seg_offs`, the
+/// steps and 4 bytes per word) must be inside `buf`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vpopcntdq,avx512vnni")]
+pub unsafe fn conv_bits<const XNOR: bool, const Q: usize>(w: &[u32], groups: usize, thr: &[i32], c: &ConvBits, buf: &[u8], out: &mut [u8]) {
+    let nw = c.seg_offs.len() * c.words;
+    let stride = groups * LANES;
+    assert!(w.len() >= nw * stride && thr.len() >= stride && c.rows <= stride);
+    assert!(out.len() >= (c.oh * c.ow * c.rows).div_ceil(8) + 4);
+    // Outputs per tile: enough accumulators to hide latencies, few enough to keep weights,
+    // broadcasts and accumulators in the 32 registers. Narrower group blocks (the remainder of
+    // `groups`) use the same outputs, so fewer accumulators.
+    let px_full = match (groups.min(4), Q) {
+        (4, 4) => 1,
+        (2, 4) => 2,
+        _ => 4,
+    };
+    for oy in 0..c.oh {
+        let mut ox = 0;
+        while ox < c.ow {
+            let left = c.ow - ox;
+            let px = if left >= px_full { px_full } else if left >= 2 && px_full >= 2 { 2 } else { 1 };
+            let at = oy * c.y_step + ox * c.x_step;
+            let first = oy * c.ow + ox;
+            let mut g0 = 0;
+            while g0 < groups {
+                let gl = groups - g0;
+                let gb = if gl >= 4 { 4 } else if gl >= 2 { 2 } else { 1 };
+                // SAFETY: by the caller's contract; `g0 + gb <= groups`, `ox + px <= ow`.
+                unsafe {
+                    macro_rules! go {
+                        ($($g:literal, $p:literal);*) => {
+                            match (gb, px) {
+                                $(($g, $p) => conv_bits_tile::<XNOR, Q, $g, $p>(w, stride, g0, thr, c, buf, at, first, out),)*
+                                _ => unreachable!("block {gb} x {px}"),
+                            }
+                        };
+                    }
+                    go!(4, 4; 4, 2; 4, 1; 2, 4; 2, 2; 2, 1; 1, 4; 1, 2; 1, 1)
+                }
+                g0 += gb;
+            }
+            ox += px;
+        }
+    }
+}
+
+/// `G` groups from `g0` of `P` adjacent outputs (the first at byte `at` of `buf`, output pixel
+/// `first`), each pooled over `Q` windows.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vpopcntdq,avx512vnni")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn conv_bits_tile<const XNOR: bool, const Q: usize, const G: usize, const P: usize>(
+    w: &[u32],
+    stride: usize,
+    g0: usize,
+    thr: &[i32],
+    c: &ConvBits,
+    buf: &[u8],
+    at: usize,
+    first: usize,
+    out: &mut [u8],
+) {
+    let mut a = [[[_mm512_setzero_si512(); G]; Q]; P];
+    let (wp, bp) = (w.as_ptr(), buf.as_ptr());
+    let mask = _mm512_set1_epi32(c.last_mask as i32);
+    let partial = XNOR && c.last_mask != u32::MAX;
+    let mut i = 0;
+    // Index loops over the constants G, Q and P unroll fully, which keeps `a` in registers.
+    for &so in c.seg_offs {
+        // SAFETY (whole loop): weight rows `i < segs * words` of `stride` lanes are inside `w`; the
+        // reads of `buf` are inside it by the caller's contract.
+        let seg = unsafe { bp.add(at + so) };
+        for j in 0..c.words {
+            let row = unsafe { wp.add(i * stride + g0 * LANES) };
+            let mut wv = [_mm512_setzero_si512(); G];
+            for k in 0..G {
+                wv[k] = unsafe { _mm512_loadu_si512(row.add(k * LANES) as *const __m512i) };
+            }
+            let masked = partial && j + 1 == c.words;
+            for pi in 0..P {
+                for q in 0..Q {
+                    let src = unsafe { seg.add(pi * c.x_step + c.win_offs[q] + 4 * j) } as *const i32;
+                    let xb = _mm512_set1_epi32(unsafe { src.read_unaligned() });
+                    for k in 0..G {
+                        a[pi][q][k] = if !XNOR {
+                            _mm512_dpbusd_epi32(a[pi][q][k], xb, wv[k])
+                        } else if masked {
+                            // (x ^ w) & mask: the bits past the segment belong to the next pixel.
+                            _mm512_add_epi32(a[pi][q][k], _mm512_popcnt_epi32(_mm512_ternarylogic_epi32::<0x28>(xb, wv[k], mask)))
+                        } else {
+                            _mm512_add_epi32(a[pi][q][k], _mm512_popcnt_epi32(_mm512_xor_si512(xb, wv[k])))
+                        };
+                    }
+                }
+            }
+            i += 1;
+        }
+    }
+    let op = out.as_mut_ptr();
+    for (pi, ap) in a.iter().enumerate() {
+        for k in 0..G {
+            let g = g0 + k;
+            let mut m = ap[0][k];
+            for aq in &ap[1..] {
+                m = if XNOR { _mm512_min_epi32(m, aq[k]) } else { _mm512_max_epi32(m, aq[k]) };
+            }
+            // SAFETY: `thr` holds `groups * 16` lanes.
+            let t = unsafe { _mm512_loadu_si512(thr.as_ptr().add(g * LANES) as *const __m512i) };
+            let bits = if XNOR { _mm512_cmple_epi32_mask(m, t) } else { _mm512_cmpge_epi32_mask(m, t) };
+            let bit = (first + pi) * c.rows + g * LANES;
+            let lanes = (c.rows - g * LANES).min(LANES);
+            // SAFETY: `bit / 8 + 4 <= out.len()` for bits of this map (asserted slack).
+            unsafe {
+                if lanes == LANES && bit.is_multiple_of(8) {
+                    (op.add(bit / 8) as *mut u16).write_unaligned(bits);
+                } else {
+                    let v = ((bits as u32) & ((1u32 << lanes) - 1)) << (bit % 8);
+                    let p = op.add(bit / 8) as *mut u32;
+                    p.write_unaligned(p.read_unaligned() | v);
+                }
+            }
+        }
+    }
 }

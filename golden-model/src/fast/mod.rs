@@ -202,6 +202,9 @@ pub(crate) struct Packed {
     /// Per padded channel: sum of the weights (Int8 with bipolar inputs).
     pub rowsum: Vec<i32>,
     pub out: Out,
+    /// Bipolar outputs: the thresholds in the domain the fused conv kernel compares in (see
+    /// `avx512::conv_bits`), per padded channel.
+    pub cmp_thr: Vec<i32>,
 }
 
 impl Packed {
@@ -280,7 +283,16 @@ impl Packed {
                 Out::Levels { bits: t.out_type().bits, nt, thresholds, by_index }
             }
         };
-        Packed { kind, rows, groups, segs, seg_len, words, w, split, rowsum, out }
+        let cmp_thr = match &out {
+            Out::Bipolar(t) if kind == Kind::Xnor => {
+                // acc = cols - 2 d >= t  <=>  d <= floor((cols - t) / 2); d is in 0..=cols.
+                let cols = cols as i64;
+                t.iter().map(|&t| (cols - t as i64).div_euclid(2).clamp(-1, cols) as i32).collect()
+            }
+            Out::Bipolar(t) => t.clone(),
+            _ => vec![],
+        };
+        Packed { kind, rows, groups, segs, seg_len, words, w, split, rowsum, out, cmp_thr }
     }
 
     pub fn cols(&self) -> usize {

@@ -313,6 +313,10 @@ fn matvec_impl<const AVX512: bool>(
         (Out::Levels { .. }, _) => y.reset(Shape::new(oh, ow, rows), Repr::Bytes),
         (Out::Bipolar(_), r) => y.reset(Shape::new(oh, ow, rows), r.unwrap_or(Repr::Bits)),
     }
+    #[cfg(target_arch = "x86_64")]
+    if AVX512 && let Some(k) = kernel && fused_conv(p, x, k, pool, oh, ow, y) {
+        return;
+    }
     let stride = p.groups * LANES;
     let n = ow * per_out;
     let nw = p.window_words();
@@ -373,6 +377,52 @@ fn matvec_impl<const AVX512: bool>(
     if let Out::Bias(_) = p.out {
         logits.truncate(rows);
     }
+}
+
+/// Binarized conv (+ pool) layers in one pass of `avx512::conv_bits` when their input pixels start
+/// on bytes and their output is read as bits; false (nothing done) for the other layers.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn fused_conv(p: &Packed, x: &Map, k: usize, pool: bool, oh: usize, ow: usize, y: &mut Map) -> bool {
+    let s = x.shape();
+    let px = match p.kind {
+        Kind::Xnor if s.channels.is_multiple_of(8) => s.channels / 8,
+        Kind::Int8 { bipolar_in: false } => s.channels,
+        _ => return false,
+    };
+    if !matches!(p.out, Out::Bipolar(_)) || y.repr != Some(Repr::Bits) || oh == 0 || ow == 0 {
+        return false;
+    }
+    debug_assert_eq!(p.segs, k);
+    let row = s.width * px;
+    let seg_offs: Vec<usize> = (0..k).map(|r| r * row).collect();
+    let (win_offs, step) = if pool { ([0, px, row, row + px], 2) } else { ([0; 4], 1) };
+    let c = super::avx512::ConvBits {
+        seg_offs: &seg_offs,
+        words: p.words,
+        last_mask: if p.kind == Kind::Xnor { p.last_mask() } else { u32::MAX },
+        win_offs,
+        x_step: step * px,
+        y_step: step * row,
+        oh,
+        ow,
+        rows: p.rows,
+    };
+    let reach = (oh - 1) * c.y_step + (ow - 1) * c.x_step + win_offs[3] + seg_offs[k - 1] + 4 * p.words;
+    assert!(reach <= x.data.len(), "window reads past the feature map's slack");
+    assert!(p.rows <= p.groups * LANES && p.cmp_thr.len() == p.groups * LANES);
+    // SAFETY: `matvec_impl::<true>` runs only inside `matvec_avx512` (the CPU has the features);
+    // reads end at `reach <= x.data.len()` (asserted) and `y` was just sized for the outputs with
+    // its slack.
+    unsafe {
+        match (p.kind == Kind::Xnor, pool) {
+            (true, true) => super::avx512::conv_bits::<true, 4>(&p.w, p.groups, &p.cmp_thr, &c, &x.data, &mut y.data),
+            (true, false) => super::avx512::conv_bits::<true, 1>(&p.w, p.groups, &p.cmp_thr, &c, &x.data, &mut y.data),
+            (false, true) => super::avx512::conv_bits::<false, 4>(&p.w, p.groups, &p.cmp_thr, &c, &x.data, &mut y.data),
+            (false, false) => super::avx512::conv_bits::<false, 1>(&p.w, p.groups, &p.cmp_thr, &c, &x.data, &mut y.data),
+        }
+    }
+    true
 }
 
 /// Pools the accumulators of one output pixel (`per_out` conv pixels, `stride` apart in `px`),

@@ -100,6 +100,7 @@ impl MatVec {
     }
 
     /// Reference: obvious loops in 64-bit arithmetic.
+    #[allow(clippy::needless_range_loop)] // the index form is the definition, on purpose
     pub fn eval_reference(&self, x: &[i32]) -> Vec<i32> {
         assert_eq!(x.len(), self.cols(), "matvec input length");
         (0..self.rows())
