@@ -184,7 +184,13 @@ fn make_venv(venv: &Path) -> Result<()> {
 fn apt_install(packages: &[&str]) -> Result<()> {
     eprintln!("installing {} with apt-get ...", packages.join(" "));
     let sh = Shell::new()?;
-    cmd!(sh, "apt-get update -qq").env("DEBIAN_FRONTEND", "noninteractive").run()?;
-    cmd!(sh, "apt-get install -y -qq --no-install-recommends {packages...}").env("DEBIAN_FRONTEND", "noninteractive").run()?;
+    for c in [cmd!(sh, "apt-get update -qq"), cmd!(sh, "apt-get install -y -qq --no-install-recommends {packages...}")] {
+        eprintln!("$ {c}");
+        // dpkg writes its progress to stdout; it goes to stderr so that commands whose stdout is
+        // their result (`cargo xtask tools --verilator-root`, captured by .ci/run) stay clean.
+        let mut c = std::process::Command::from(c.env("DEBIAN_FRONTEND", "noninteractive"));
+        let status = c.stdout(std::process::Stdio::from(std::io::stderr())).status()?;
+        anyhow::ensure!(status.success(), "apt-get failed ({status}); see its output above");
+    }
     Ok(())
 }
