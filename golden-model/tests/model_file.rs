@@ -30,6 +30,10 @@ fn corruption() -> impl Strategy<Value = Corruption> {
 
 fn apply(bytes: &mut Vec<u8>, c: &Corruption) {
     let n = bytes.len();
+    // An earlier corruption may have emptied the file; only an insertion still has somewhere to go.
+    if n == 0 && !matches!(c, Corruption::Insert(..)) {
+        return;
+    }
     match *c {
         Corruption::Truncate(i) => bytes.truncate(i % n),
         Corruption::Flip(i, x) => bytes[i % n] ^= x,
@@ -39,6 +43,16 @@ fn apply(bytes: &mut Vec<u8>, c: &Corruption) {
         }
         Corruption::Insert(i, b) => bytes.insert(i % (n + 1), b),
     }
+}
+
+#[test]
+fn corruptions_apply_to_an_emptied_file() {
+    // CI once drew Truncate to length 0 followed by Delete, and the test itself panicked.
+    let mut bytes = b"{}".to_vec();
+    for c in [Corruption::Truncate(2), Corruption::Delete(7, 3), Corruption::Flip(1, 1), Corruption::Insert(5, b'x')] {
+        apply(&mut bytes, &c);
+    }
+    assert_eq!(bytes, b"x");
 }
 
 proptest! {

@@ -45,10 +45,11 @@ pub fn run(args: Args) -> Result<()> {
     // FST: property-test failures save their waveform as FST, and the bridge tests write both formats.
     tools::ensure(&[&tools::VERILATOR, &tools::FST, &tools::YOSYS])?;
     // Release: the RTL property tests and golden-model runs are compute-bound, and the release
-    // artifacts are shared with `cargo xtask`.
+    // artifacts are shared with `cargo xtask`. No fail-fast: one CI run should list every failing
+    // binary, not only the first.
     let mut child = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(crate::project_root())
-        .args(["test", "--workspace", "--release", "--color", "never"])
+        .args(["test", "--workspace", "--release", "--no-fail-fast", "--color", "never"])
         .args(&args.cargo_args)
         .stdout(Stdio::piped())
         .spawn()?;
